@@ -1,0 +1,58 @@
+"""What the sync and async clients share: configuration and the httpx settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import httpx
+
+from airflow_dashscope.client.config import BEIJING_BASE_URL, ClientConfig, Secret
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client.request import ApiRequest
+
+log = logging.getLogger("airflow_dashscope.client")
+
+API_KEY_ENV = "DASHSCOPE_API_KEY"
+
+
+def resolve_config(
+    config: ClientConfig | None,
+    api_key: str | None,
+    base_url: str | None,
+    workspace: str | None,
+) -> ClientConfig:
+    if config is not None:
+        return config
+    key = api_key or os.environ.get(API_KEY_ENV, "")
+    return ClientConfig(
+        api_key=Secret(key), base_url=base_url or BEIJING_BASE_URL, workspace=workspace
+    )
+
+
+def httpx_options(config: ClientConfig) -> dict[str, object]:
+    """One pooled connection set per client; TLS verification always on."""
+    return {
+        "headers": config.headers(),
+        "timeout": httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+        "limits": httpx.Limits(
+            max_connections=config.max_connections,
+            max_keepalive_connections=config.max_connections,
+        ),
+        "follow_redirects": False,
+        "verify": True,
+    }
+
+
+def log_retry(request: ApiRequest, error: DashScopeError, delay: float, attempt: int) -> None:
+    log.warning(
+        "DashScope %s failed (%s); try %d in %.1fs", request.label, error, attempt + 2, delay
+    )
+
+
+class ClientBase:
+    config: ClientConfig
+
+    def __repr__(self) -> str:
+        workspace = f", workspace={self.config.workspace!r}" if self.config.workspace else ""
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}{workspace})"

@@ -1,0 +1,118 @@
+"""Client configuration: where to send requests, as whom, and how patiently.
+
+The API key is kept in a :class:`Secret` whose ``repr`` and ``str`` never show it, so a
+config printed in a log or an exception stays safe.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from airflow_dashscope.client.errors import DashScopeConfigError
+from airflow_dashscope.client.retry import RetryPolicy
+
+BEIJING_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
+INTERNATIONAL_BASE_URL = "https://dashscope-intl.aliyuncs.com/api/v1"
+
+#: Region names accepted in the connection's ``region`` extra.
+REGION_BASE_URLS: dict[str, str] = {
+    "cn-beijing": BEIJING_BASE_URL,
+    "beijing": BEIJING_BASE_URL,
+    "ap-southeast-1": INTERNATIONAL_BASE_URL,
+    "singapore": INTERNATIONAL_BASE_URL,
+    "intl": INTERNATIONAL_BASE_URL,
+    "international": INTERNATIONAL_BASE_URL,
+}
+
+
+class Secret:
+    """A string that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def base_url_for_region(region: str) -> str:
+    try:
+        return REGION_BASE_URLS[region.strip().lower()]
+    except KeyError:
+        known = ", ".join(sorted(REGION_BASE_URLS))
+        message = f"Unknown DashScope region {region!r}; use one of: {known}."
+        raise DashScopeConfigError(message) from None
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def compatible_mode_url(base_url: str) -> str:
+    """The OpenAI-compatible root on the same host: ``.../api/v1`` -> ``.../compatible-mode/v1``."""
+    root = base_url.rstrip("/")
+    if root.endswith("/api/v1"):
+        root = root[: -len("/api/v1")]
+    return f"{root}/compatible-mode/v1"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    api_key: Secret
+    base_url: str = BEIJING_BASE_URL
+    workspace: str | None = None
+    #: Seconds for connect/read/write; uploads of large files need a generous write timeout.
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Send the key over plain http to a non-loopback host. Off: that would leak the key.
+    allow_insecure_http: bool = False
+    max_connections: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise DashScopeConfigError(
+                "No DashScope API key: set the connection's password or DASHSCOPE_API_KEY."
+            )
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DashScopeConfigError(
+                f"DashScope base URL {self.base_url!r} is not an http(s) URL with a host."
+            )
+        insecure = parts.scheme == "http" and not is_loopback_host(parts.hostname)
+        if insecure and not self.allow_insecure_http:
+            raise DashScopeConfigError(
+                f"Refusing to send the API key over plain http to {parts.hostname}: use https, "
+                "or set allow_insecure_http (connection extra) if you really mean it."
+            )
+
+    @property
+    def compatible_base_url(self) -> str:
+        return compatible_mode_url(self.base_url)
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self.api_key.get_secret_value()}",
+            "User-Agent": "airflow-provider-dashscope",
+        }
+        if self.workspace:
+            headers["X-DashScope-WorkSpace"] = self.workspace
+        return headers

@@ -1,0 +1,1 @@
+"""Each endpoint of the API, described once as a flow (see ``client.request``)."""

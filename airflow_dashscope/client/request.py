@@ -1,0 +1,113 @@
+"""Requests as values, and flows that describe an endpoint once for both clients.
+
+An endpoint is a generator function (a *flow*): it yields :class:`ApiRequest` values and
+receives each one's decoded JSON body (or has the call's error thrown into it), then returns
+its typed result. The flow does no I/O. :class:`~airflow_dashscope.client.DashScopeClient`
+runs flows over a sync httpx client, :class:`~airflow_dashscope.client.AsyncDashScopeClient`
+over an async one; neither knows any endpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal, Protocol, TypeVar, runtime_checkable
+from urllib.parse import quote
+
+from airflow_dashscope.client.errors import DashScopeError
+
+T = TypeVar("T")
+
+#: A flow yields requests, receives their JSON bodies, returns its result.
+Flow = Generator["ApiRequest", Any, T]
+
+
+@runtime_checkable
+class Openable(Protocol):
+    """Anything with ``open("rb")``, such as Airflow's ``ObjectStoragePath``."""
+
+    name: str
+
+    def open(self, mode: str = ...) -> Any: ...
+
+
+UploadInput = str | os.PathLike[str] | IO[bytes] | Openable
+
+
+@dataclass(frozen=True)
+class UploadPart:
+    """One file of a multipart upload, opened only while the request is sent."""
+
+    source: UploadInput
+    filename: str
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        source = self.source
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as handle:
+                yield handle
+        elif isinstance(source, (io.IOBase, io.BufferedIOBase)) or hasattr(source, "read"):
+            stream: Any = source
+            if stream.seekable():
+                stream.seek(0)
+            yield stream
+        else:
+            with source.open("rb") as handle:
+                yield handle
+
+
+def upload_filename(source: UploadInput) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.basename(os.fspath(source))
+    name = getattr(source, "name", None)
+    if isinstance(name, str) and name:
+        return os.path.basename(name)
+    raise DashScopeError("Cannot tell the file name of the upload; pass filename=.")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP call, described without sending it."""
+
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    form: Mapping[str, str | list[str]] | None = None
+    uploads: Sequence[tuple[str, UploadPart]] = ()
+    #: ``native`` is ``/api/v1``; ``compatible`` is the OpenAI-compatible ``/compatible-mode/v1``.
+    root: Literal["native", "compatible"] = "native"
+    #: Safe to send again after an ambiguous failure (sent, no answer)?
+    idempotent: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def single(request: ApiRequest, parse: Callable[[Any], T]) -> Flow[T]:
+    """The flow of an endpoint that is one request and one parse."""
+    body = yield request
+    return parse(body)
+
+
+def output_of(body: Any) -> Any:
+    """The payload of a management or generation answer (``output``)."""
+    return body.get("output") if isinstance(body, dict) else None
+
+
+def data_of(body: Any) -> Any:
+    """The payload of a files answer (``data``)."""
+    return body.get("data") if isinstance(body, dict) else None
+
+
+def segment(value: str) -> str:
+    """A path segment from an id, quoted so that an odd id cannot change the path."""
+    if not value:
+        raise DashScopeError("An id in the request path is empty.")
+    return quote(str(value), safe="")

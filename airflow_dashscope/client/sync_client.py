@@ -1,0 +1,144 @@
+"""The synchronous client: runs the shared endpoint flows over a pooled ``httpx.Client``."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from airflow_dashscope.client import sse, transport
+from airflow_dashscope.client.api import DashScopeAPI
+from airflow_dashscope.client.base import ClientBase, httpx_options, log_retry, resolve_config
+from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.endpoints.generation import (
+    chat_completion_request,
+    generation_request,
+)
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client.models import ChatCompletion, GenerationResult
+from airflow_dashscope.client.request import ApiRequest, Flow
+
+T = TypeVar("T")
+
+
+class DashScopeClient(ClientBase, DashScopeAPI):
+    """Blocking DashScope client. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        workspace: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = resolve_config(config, api_key, base_url, workspace)
+        self._http = httpx.Client(transport=transport, **httpx_options(self.config))  # type: ignore[arg-type]
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive an endpoint flow: send each request it yields, return what it returns."""
+        try:
+            request = next(flow)
+            while True:
+                try:
+                    body = self.send(request)
+                except DashScopeError as error:
+                    request = flow.throw(error)
+                else:
+                    request = flow.send(body)
+        except StopIteration as stop:
+            return stop.value
+
+    def send(self, request: ApiRequest) -> Any:
+        """One call with the retry policy; returns the decoded JSON body."""
+        attempt = 0
+        while True:
+            try:
+                with self._exchange(request) as response:
+                    response.read()
+                    return transport.interpret(response)
+            except DashScopeError as error:
+                delay = transport.retry_delay(self.config, request, error, attempt)
+                if delay is None:
+                    raise
+                log_retry(request, error, delay, attempt)
+                time.sleep(delay)
+                attempt += 1
+
+    @contextlib.contextmanager
+    def _exchange(self, request: ApiRequest) -> Iterator[httpx.Response]:
+        with contextlib.ExitStack() as stack:
+            opened = [
+                (field, (part.filename, stack.enter_context(part.open())))
+                for field, part in request.uploads
+            ]
+            http_request = self._http.build_request(
+                **transport.request_kwargs(self.config, request, opened)
+            )
+            try:
+                response = self._http.send(http_request, stream=True)
+            except httpx.TransportError as exc:
+                raise transport.transport_error(exc) from exc
+            try:
+                yield response
+            except httpx.TransportError as exc:
+                raise transport.transport_error(exc) from exc
+            finally:
+                response.close()
+
+    def _events(self, request: ApiRequest) -> Iterator[sse.ServerSentEvent]:
+        with self._exchange(request) as response:
+            if not response.is_success:
+                response.read()
+                transport.interpret(response)
+            decoder = sse.SSEDecoder()
+            for line in response.iter_lines():
+                if (event := decoder.feed(line)) is not None:
+                    yield event
+            if (event := decoder.flush()) is not None:
+                yield event
+
+    def stream_generate(
+        self,
+        model: str,
+        *,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        prompt: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Iterator[GenerationResult]:
+        """Native generation over SSE: yields each chunk as it arrives."""
+        request = generation_request(
+            model, messages=messages, prompt=prompt, parameters=parameters, stream=True
+        )
+        for event in self._events(request):
+            yield sse.generation_chunk(event)
+
+    def stream_chat_completion(
+        self, model: str, messages: Sequence[Mapping[str, Any]], **options: Any
+    ) -> Iterator[ChatCompletion]:
+        """OpenAI-compatible streaming: yields each ``chat.completion.chunk``."""
+        request = chat_completion_request(model, messages, stream=True, **options)
+        for event in self._events(request):
+            chunk = sse.chat_completion_chunk(event)
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DashScopeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,135 @@
+"""What both clients do around one HTTP exchange, as pure functions.
+
+Building the httpx arguments, turning an answer into a body or an error, and deciding
+whether to try again live here once; the clients only send and sleep.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import IO, Any
+
+import httpx
+
+from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.errors import (
+    DashScopeAPIError,
+    DashScopeError,
+    DashScopeTransportError,
+    error_class_for,
+)
+from airflow_dashscope.client.request import ApiRequest
+from airflow_dashscope.client.retry import (
+    parse_retry_after,
+    should_retry_status,
+    should_retry_transport,
+)
+
+
+def request_url(config: ClientConfig, request: ApiRequest) -> str:
+    root = config.base_url if request.root == "native" else config.compatible_base_url
+    return root.rstrip("/") + request.path
+
+
+def request_kwargs(
+    config: ClientConfig, request: ApiRequest, opened: list[tuple[str, tuple[str, IO[bytes]]]]
+) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.Client.build_request``; uploads stream from ``opened``."""
+    kwargs: dict[str, Any] = {"method": request.method, "url": request_url(config, request)}
+    if request.params:
+        kwargs["params"] = {k: v for k, v in request.params.items() if v is not None}
+    if request.json is not None:
+        kwargs["json"] = request.json
+    if request.form:
+        kwargs["data"] = dict(request.form)
+    if opened:
+        kwargs["files"] = [
+            (field, (name, handle, "application/octet-stream")) for field, (name, handle) in opened
+        ]
+    if request.headers:
+        kwargs["headers"] = dict(request.headers)
+    return kwargs
+
+
+def decode_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def api_error(
+    status_code: int, headers: Mapping[str, str], body: Any, text: str = ""
+) -> DashScopeAPIError:
+    """The exception for an error answer, from the DashScope or the OpenAI error shape."""
+    payload = body if isinstance(body, dict) else {}
+    nested = payload.get("error") if isinstance(payload.get("error"), dict) else None
+    source = nested or payload
+    code = source.get("code")
+    message = source.get("message") or (text[:200] if text else "") or "no message"
+    request_id = payload.get("request_id") or headers.get("x-request-id")
+    cls = error_class_for(status_code, str(code) if code else None)
+    return cls(
+        str(message),
+        status_code=status_code,
+        code=str(code) if code else None,
+        request_id=str(request_id) if request_id else None,
+        body=body,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def interpret(response: httpx.Response) -> Any:
+    """The decoded body of a success; raises the matching :class:`DashScopeAPIError` otherwise."""
+    body = decode_body(response)
+    if response.is_success:
+        if body is None and response.content:
+            raise DashScopeError(
+                f"DashScope answered HTTP {response.status_code} with a body that is not JSON."
+            )
+        return body
+    raise api_error(response.status_code, response.headers, body, response.text)
+
+
+def transport_error(exc: httpx.TransportError) -> DashScopeTransportError:
+    """Wrap an httpx failure, telling whether the server may have seen the request."""
+    not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    kind = type(exc).__name__
+    where = f" ({exc.request.method} {exc.request.url.path})" if _has_request(exc) else ""
+    error = DashScopeTransportError(
+        f"DashScope request failed without an answer{where}: {kind}: {exc}",
+        request_sent=not not_sent,
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises RuntimeError when unset
+    except RuntimeError:
+        return False
+    return True
+
+
+def should_retry(request: ApiRequest, error: DashScopeError) -> bool:
+    if isinstance(error, DashScopeTransportError):
+        return should_retry_transport(
+            request_sent=error.request_sent, idempotent=request.idempotent
+        )
+    if isinstance(error, DashScopeAPIError):
+        return should_retry_status(error.status_code, idempotent=request.idempotent)
+    return False
+
+
+def retry_delay(
+    config: ClientConfig, request: ApiRequest, error: DashScopeError, attempt: int
+) -> float | None:
+    """Seconds to wait before trying ``request`` again, or None to raise ``error`` now."""
+    if not should_retry(request, error):
+        return None
+    retry_after = error.retry_after if isinstance(error, DashScopeAPIError) else None
+    return config.retry.delay(attempt, retry_after)

@@ -1,0 +1,3 @@
+from airflow_dashscope.hooks.dashscope import DashScopeHook
+
+__all__ = ["DashScopeHook"]

@@ -1,0 +1,91 @@
+"""The Airflow hook: a DashScope client built from an Airflow connection."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient
+from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.hooks.connection import ConnectionLike, client_config_from
+
+
+def _mask(config: ClientConfig) -> ClientConfig:
+    """Register the key with Airflow's secret masker before anything can log it."""
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(config.api_key.get_secret_value())
+    return config
+
+
+class DashScopeHook(BaseHook):
+    """Talks to Alibaba Cloud Model Studio (DashScope) through a ``dashscope`` connection.
+
+    ``get_conn()`` gives the blocking :class:`DashScopeClient` (for operators);
+    ``await aget_conn()`` an :class:`AsyncDashScopeClient` whose connection lookup does not
+    block the event loop (for triggers). Both are created once per hook and pool their
+    HTTP connections.
+
+    :param dashscope_conn_id: the Airflow connection id.
+    """
+
+    conn_name_attr = "dashscope_conn_id"
+    default_conn_name = "dashscope_default"
+    conn_type = "dashscope"
+    hook_name = "DashScope"
+
+    def __init__(self, dashscope_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dashscope_conn_id = dashscope_conn_id
+        self._async_client: AsyncDashScopeClient | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The form of Airflow releases that do not read ``conn-fields`` (3.1)."""
+        return {
+            "hidden_fields": ["schema", "port", "login"],
+            "relabeling": {"host": "Base URL", "password": "API key"},
+            "placeholders": {"host": "https://dashscope.aliyuncs.com/api/v1"},
+        }
+
+    def client_config(self) -> ClientConfig:
+        conn: ConnectionLike = self.get_connection(self.dashscope_conn_id)
+        return _mask(client_config_from(conn))
+
+    async def aclient_config(self) -> ClientConfig:
+        conn: ConnectionLike = await self.aget_connection(self.dashscope_conn_id)
+        return _mask(client_config_from(conn))
+
+    @cached_property
+    def client(self) -> DashScopeClient:
+        return DashScopeClient(self.client_config())
+
+    def get_conn(self) -> DashScopeClient:
+        return self.client
+
+    async def aget_conn(self) -> AsyncDashScopeClient:
+        """The async client; its connection lookup goes through the async path."""
+        if self._async_client is None:
+            self._async_client = AsyncDashScopeClient(await self.aclient_config())
+        return self._async_client
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+            del self.__dict__["client"]
+
+    async def aclose(self) -> None:
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Checks the key, URL and workspace by listing one file."""
+        try:
+            self.get_conn().list_files_page(page_no=1, page_size=1)
+        except DashScopeError as exc:
+            return False, str(exc)
+        return True, "Connection to DashScope works."
