@@ -29,8 +29,14 @@ MAX_PACKAGE_BYTES = 2 * 1024**3
 MAX_IMAGE_BYTES = 10 * 1024**2
 MAX_IMAGE_SIDE = 1024
 DATA_FILE = "data.jsonl"
-_MEMBER_READ_ERRORS = (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError,
-                       zlib.error)  # fmt: skip
+_MEMBER_READ_ERRORS = (
+    zipfile.BadZipFile,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    zlib.error,
+)
 
 
 def check_vl_package(
