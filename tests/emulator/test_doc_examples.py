@@ -1,0 +1,675 @@
+"""Replays the curl examples of ``fine-tune-with-api.txt`` against the emulator.
+
+Each test sends what the document's curl sends (method, path, query, the
+``Authorization: Bearer ...`` and ``Content-Type: application/json`` headers, the body) with
+httpx over loopback, then checks the response structurally against the document's sample
+response (``doc_samples.DOC_*``: every key present with the same JSON type, recursively) and
+checks the values the documents give a format for (job ids, times, checkpoint names).
+Endpoints that have no sample response in the documents (file get/list, job list,
+cancel/delete, deployments, invocation, 401) are checked against ``API-NOTES.md``
+(``doc_samples.NOTES_*``).
+
+The emulator's clock is moved with ``emu.advance(seconds)``; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from airflow_dashscope.emulator import run_emulator
+
+try:  # tests/emulator as a package, or as a rootdir-relative directory
+    from . import doc_samples as ds
+except ImportError:
+    import doc_samples as ds  # type: ignore[no-redef]
+
+JOB_SECONDS = 600
+DEPLOY_SECONDS = 120
+EXPORT_SECONDS = 60
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# --------------------------------------------------------------------------------------------
+# Structural comparison
+# --------------------------------------------------------------------------------------------
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+def shape_errors(sample: Any, actual: Any, path: str = "$") -> list[str]:
+    """Differences between ``actual`` and the keys/JSON types of ``sample``.
+
+    Every key of a sample object must be present in the actual object with the same JSON
+    type (an integer is accepted where the sample has a fractional number: both are JSON
+    numbers). Every item of an actual array is compared with the sample's first item.
+    Extra keys in ``actual`` are allowed.
+    """
+    expected_type, actual_type = json_type(sample), json_type(actual)
+    if expected_type != actual_type and not (
+        expected_type == "number" and actual_type == "integer"
+    ):
+        return [f"{path}: expected {expected_type}, got {actual_type} ({actual!r})"]
+    errors: list[str] = []
+    if expected_type == "object":
+        for key, sample_value in sample.items():
+            if key not in actual:
+                errors.append(f"{path}.{key}: missing")
+            else:
+                errors.extend(shape_errors(sample_value, actual[key], f"{path}.{key}"))
+    elif expected_type == "array" and sample:
+        for index, item in enumerate(actual):
+            errors.extend(shape_errors(sample[0], item, f"{path}[{index}]"))
+    return errors
+
+
+def assert_shape(sample: Any, actual: Any) -> None:
+    errors = shape_errors(sample, actual)
+    assert not errors, (
+        "response does not have the documented shape:\n  "
+        + "\n  ".join(errors)
+        + f"\nresponse body: {json.dumps(actual, ensure_ascii=False)}"
+    )
+
+
+def assert_space_time(value: Any) -> datetime:
+    assert isinstance(value, str) and ds.SPACE_TIME_RE.match(value), (
+        f"expected a 'YYYY-MM-DD HH:MM:SS' time, got {value!r}"
+    )
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+
+
+def assert_t_time(value: Any) -> datetime:
+    assert isinstance(value, str) and ds.T_TIME_RE.match(value), (
+        f"expected a 'YYYY-MM-DDTHH:MM:SS' time, got {value!r}"
+    )
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")
+
+
+def assert_job_id(value: Any) -> datetime:
+    assert isinstance(value, str), value
+    match = ds.JOB_ID_RE.match(value)
+    assert match, f"job id {value!r} is not ft-{{yyyyMMddHHmm}}-{{4 hex}}"
+    return datetime.strptime(match.group(1), "%Y%m%d%H%M")
+
+
+# --------------------------------------------------------------------------------------------
+# The shape checker itself must be able to fail
+# --------------------------------------------------------------------------------------------
+
+
+def test_shape_checker_accepts_the_documents_own_samples() -> None:
+    assert shape_errors(ds.DOC_CREATE_FINE_TUNE_RESPONSE, ds.DOC_GET_FINE_TUNE_RESPONSE) == []
+    assert shape_errors(ds.DOC_UPLOAD_RESPONSE, ds.DOC_UPLOAD_RESPONSE) == []
+
+
+def test_shape_checker_reports_missing_keys_and_wrong_types() -> None:
+    broken = copy.deepcopy(ds.DOC_CREATE_FINE_TUNE_RESPONSE)
+    del broken["output"]["finetuned_output"]
+    broken["output"]["hyper_parameters"]["n_epochs"] = "3"
+    broken["output"]["training_file_ids"] = [1]
+    broken["output"]["max_output_cnt"] = 10.5
+    errors = shape_errors(ds.DOC_CREATE_FINE_TUNE_RESPONSE, broken)
+    assert sorted(errors) == sorted(
+        [
+            "$.output.finetuned_output: missing",
+            "$.output.hyper_parameters.n_epochs: expected integer, got string ('3')",
+            "$.output.training_file_ids[0]: expected string, got integer (1)",
+            "$.output.max_output_cnt: expected integer, got number (10.5)",
+        ]
+    )
+    assert shape_errors({"output": True}, {"output": "true"}) == [
+        "$.output: expected boolean, got string ('true')"
+    ]
+    assert shape_errors({"split": 0.9}, {"split": 1}) == []
+
+
+def test_doc_formats_match_the_documents_examples() -> None:
+    out = ds.DOC_CREATE_FINE_TUNE_RESPONSE["output"]
+    assert assert_job_id(out["job_id"]) == datetime(2025, 11, 27, 20, 33)
+    assert_space_time(out["create_time"])
+    checkpoint = ds.DOC_CHECKPOINTS_RESPONSE["output"][0]
+    assert_t_time(checkpoint["create_time"])
+    assert ds.CHECKPOINT_RE.match(checkpoint["checkpoint"])
+    assert ds.FILE_ID_RE.match(ds.DOC_UPLOAD_RESPONSE["data"]["uploaded_files"][0]["file_id"])
+    with pytest.raises(AssertionError):
+        assert_job_id("ft-20251127203-8ae7")
+    with pytest.raises(AssertionError):
+        assert_space_time("2025-11-27T20:33:15")
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures and the curl-equivalent client
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emu_server() -> Iterator[Any]:
+    with run_emulator(
+        job_seconds=JOB_SECONDS, deploy_seconds=DEPLOY_SECONDS, export_seconds=EXPORT_SECONDS
+    ) as server:
+        assert urlsplit(server.base_url).hostname in LOOPBACK, server.base_url
+        yield server
+
+
+@pytest.fixture
+def emu(emu_server: Any) -> Any:
+    emu_server.reset()
+    return emu_server
+
+
+class Curl:
+    """Sends what the document's curl examples send."""
+
+    def __init__(self, emu: Any, api_key: str | None = None) -> None:
+        self.base = emu.base_url.rstrip("/")
+        self.api_key = emu.api_key if api_key is None else api_key
+        # trust_env=False: no proxy from the environment may see loopback traffic.
+        self.client = httpx.Client(timeout=30, trust_env=False)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def url(self, path: str) -> str:
+        url = f"{self.base}{path}"
+        assert urlsplit(url).hostname in LOOPBACK, url
+        return url
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def json_headers(self) -> dict[str, str]:
+        return {**self.auth(), "Content-Type": "application/json"}
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        return self.client.get(self.url(path), params=params, headers=self.json_headers())
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.client.delete(self.url(path), headers=self.json_headers())
+
+    def post(self, path: str, body: Any = None) -> httpx.Response:
+        content = None if body is None else json.dumps(body).encode()
+        return self.client.post(self.url(path), content=content, headers=self.json_headers())
+
+    def upload(self, name: str, content: bytes) -> httpx.Response:
+        # curl --form 'files=@"/path/to/your/file.jsonl"' --form 'purpose="fine-tune"'
+        #      --form 'descriptions="a sample fine-tune data file for qwen"'
+        return self.client.post(
+            self.url("/files"),
+            headers=self.auth(),
+            files={"files": (name, content, "application/octet-stream")},
+            data=ds.DOC_UPLOAD_FORM,
+        )
+
+
+@pytest.fixture
+def curl(emu: Any) -> Iterator[Curl]:
+    client = Curl(emu)
+    yield client
+    client.close()
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    """A documented success: HTTP 200, a JSON object with request_id and no top-level code."""
+    request = response.request
+    assert response.status_code == 200, (
+        f"{request.method} {request.url} -> {response.status_code} {response.text}"
+    )
+    body = response.json()
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("request_id"), str) and body["request_id"], body
+    assert "code" not in body, f"a success body has a top-level code: {body}"
+    return body
+
+
+def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The documented error body: ``{code, request_id, message}`` with a non-2xx status."""
+    request = response.request
+    assert response.status_code == status, (
+        f"{request.method} {request.url} -> {response.status_code} {response.text}, "
+        f"expected {status} {code}"
+    )
+    assert response.headers.get("content-type", "").startswith("application/json"), response.headers
+    body = response.json()
+    assert_shape(ds.DOC_ERROR_RESPONSE, body)
+    assert body["code"] == code, body
+    assert body["request_id"] and body["message"], body
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario helpers
+# --------------------------------------------------------------------------------------------
+
+TRAINING_DATA = ("\n".join(json.dumps(line) for line in ds.SFT_LINES) + "\n").encode()
+
+
+def upload_file(curl: Curl, name: str = "qwen-fine-tune-sample.jsonl") -> str:
+    body = ok(curl.upload(name, TRAINING_DATA))
+    return body["data"]["uploaded_files"][0]["file_id"]
+
+
+def doc_create_body(file_ids: list[str]) -> dict[str, Any]:
+    body = copy.deepcopy(ds.DOC_CREATE_FINE_TUNE_BODY)
+    body["training_file_ids"] = file_ids
+    return body
+
+
+def create_job(curl: Curl) -> dict[str, Any]:
+    file_ids = [upload_file(curl, "train-1.jsonl"), upload_file(curl, "train-2.jsonl")]
+    return ok(curl.post("/fine-tunes", doc_create_body(file_ids)))["output"]
+
+
+def advance_until(
+    emu: Any,
+    fetch: Callable[[], Any],
+    done: Callable[[Any], bool],
+    *,
+    step: float,
+    limit: float,
+    seen: list[Any] | None = None,
+    key: Callable[[Any], Any] = lambda value: value,
+) -> Any:
+    """Move the emulator's clock by ``step`` until ``done(fetch())``; at most ``limit`` s."""
+    value = fetch()
+    elapsed = 0.0
+    while True:
+        if seen is not None:
+            seen.append(key(value))
+        if done(value):
+            return value
+        assert elapsed < limit, (
+            f"not done after advancing the clock {elapsed:.0f} s; last value: {value}"
+        )
+        emu.advance(step)
+        elapsed += step
+        value = fetch()
+
+
+def job_until(
+    emu: Any, curl: Curl, job_id: str, statuses: set[str], seen: list[str] | None = None
+) -> dict[str, Any]:
+    return advance_until(
+        emu,
+        lambda: ok(curl.get(f"/fine-tunes/{job_id}"))["output"],
+        lambda job: job["status"] in statuses,
+        step=JOB_SECONDS / 20,
+        limit=JOB_SECONDS * 6,
+        seen=seen,
+        key=lambda job: job["status"],
+    )
+
+
+def deployment_until(emu: Any, curl: Curl, deployed_model: str, status: str) -> dict[str, Any]:
+    seen: list[str] = []
+    deployment = advance_until(
+        emu,
+        lambda: ok(curl.get(f"/deployments/{deployed_model}"))["output"],
+        lambda d: d["status"] == status,
+        step=DEPLOY_SECONDS / 10,
+        limit=DEPLOY_SECONDS * 6,
+        seen=seen,
+        key=lambda d: d["status"],
+    )
+    assert set(seen) <= ds.DEPLOYMENT_STATUSES, seen
+    return deployment
+
+
+@pytest.fixture
+def succeeded_job(emu: Any, curl: Curl) -> dict[str, Any]:
+    job = create_job(curl)
+    return job_until(emu, curl, job["job_id"], {"SUCCEEDED"})
+
+
+# --------------------------------------------------------------------------------------------
+# Upload a fine-tuning file
+# --------------------------------------------------------------------------------------------
+
+
+def test_upload_doc_example(curl: Curl) -> None:
+    body = ok(curl.upload("qwen-fine-tune-sample.jsonl", TRAINING_DATA))
+    assert_shape(ds.DOC_UPLOAD_RESPONSE, body)
+    data = body["data"]
+    assert data["failed_uploads"] == []
+    assert len(data["uploaded_files"]) == 1
+    uploaded = data["uploaded_files"][0]
+    assert uploaded["name"] == "qwen-fine-tune-sample.jsonl"
+    assert ds.FILE_ID_RE.match(uploaded["file_id"]), uploaded
+
+
+def test_uploaded_file_get_list_delete(curl: Curl) -> None:
+    file_id = upload_file(curl)
+
+    body = ok(curl.get(f"/files/{file_id}"))
+    assert_shape(ds.NOTES_FILE_RESPONSE, body)
+    info = body["data"]
+    assert info["file_id"] == file_id
+    assert info["name"] == "qwen-fine-tune-sample.jsonl"
+    assert info["description"] == ds.DOC_UPLOAD_FORM["descriptions"]
+    assert info["purpose"] == "fine-tune"
+    assert info["size"] == len(TRAINING_DATA)
+    assert info["md5"] == hashlib.md5(TRAINING_DATA).hexdigest()
+    assert_space_time(info["gmt_create"])
+    assert "status" not in info, "native file objects carry no status field"
+
+    body = ok(curl.get("/files", {"page_no": "1", "page_size": "10"}))
+    assert_shape(ds.NOTES_FILE_LIST_RESPONSE, body)
+    assert body["data"]["total"] == 1
+    assert (body["data"]["page_no"], body["data"]["page_size"]) == (1, 10)
+    assert [f["file_id"] for f in body["data"]["files"]] == [file_id]
+
+    ok(curl.delete(f"/files/{file_id}"))
+    response = curl.get(f"/files/{file_id}")
+    # API-NOTES: an unknown file id is 400 InvalidParameter "File not found." [inferred].
+    error(response, 400, "InvalidParameter")
+    assert ok(curl.get("/files"))["data"]["total"] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Create / get a fine-tuning job
+# --------------------------------------------------------------------------------------------
+
+
+def test_create_fine_tune_doc_example(curl: Curl) -> None:
+    file_ids = [upload_file(curl, "train-1.jsonl"), upload_file(curl, "train-2.jsonl")]
+    body = ok(curl.post("/fine-tunes", doc_create_body(file_ids)))
+    assert_shape(ds.DOC_CREATE_FINE_TUNE_RESPONSE, body)
+    job = body["output"]
+    assert job["status"] == "PENDING"
+    id_minute = assert_job_id(job["job_id"])
+    created = assert_space_time(job["create_time"])
+    assert id_minute == created.replace(second=0), (
+        f"job id {job['job_id']} does not carry the creation minute of {job['create_time']}"
+    )
+    assert job["job_name"] == job["job_id"]
+    assert job["finetuned_output"] == f"qwen3-8b-{job['job_id']}"
+    assert (job["model"], job["base_model"]) == ("qwen3-8b", "qwen3-8b")
+    assert job["training_file_ids"] == file_ids
+    assert job["validation_file_ids"] == []
+    assert job["hyper_parameters"] == ds.DOC_CREATE_FINE_TUNE_BODY["hyper_parameters"]
+    assert job["training_type"] == "sft"
+    # end_time / usage: "returned only when the job status is SUCCEEDED, FAILED, or CANCELED".
+    assert job.get("end_time") is None, job
+    assert job.get("usage") is None, job
+
+
+def test_get_job_doc_example_through_to_success(emu: Any, curl: Curl) -> None:
+    created = create_job(curl)
+    job_id = created["job_id"]
+
+    body = ok(curl.get(f"/fine-tunes/{job_id}"))
+    assert_shape(ds.DOC_GET_FINE_TUNE_RESPONSE, body)
+    assert body["output"]["job_id"] == job_id
+
+    seen: list[str] = []
+    running = job_until(emu, curl, job_id, {"RUNNING"}, seen)
+    # The document's sample is a RUNNING job.
+    assert_shape(ds.DOC_GET_FINE_TUNE_RESPONSE["output"], running)
+    for field in ("job_id", "create_time", "hyper_parameters", "finetuned_output", "model"):
+        assert running[field] == created[field], field
+    assert running.get("end_time") is None, running
+
+    done = job_until(emu, curl, job_id, ds.TERMINAL_JOB_STATUSES, seen)
+    assert set(seen) <= ds.JOB_STATUSES, seen
+    assert done["status"] == "SUCCEEDED", done
+    assert_shape(ds.DOC_GET_FINE_TUNE_RESPONSE["output"], done)
+    assert assert_space_time(done["end_time"]) >= assert_space_time(done["create_time"])
+    # output.usage: Integer, "returned only when the job status is SUCCEEDED or CANCELED".
+    assert isinstance(done["usage"], int) and not isinstance(done["usage"], bool), done
+    assert done["usage"] > 0
+    assert done["finetuned_output"] == created["finetuned_output"]
+
+
+# --------------------------------------------------------------------------------------------
+# Logs, checkpoints, export
+# --------------------------------------------------------------------------------------------
+
+
+def test_logs_doc_example(curl: Curl, succeeded_job: dict[str, Any]) -> None:
+    job_id = succeeded_job["job_id"]
+    body = ok(curl.get(f"/fine-tunes/{job_id}/logs", ds.DOC_LOGS_PARAMS))
+    assert_shape(ds.DOC_LOGS_RESPONSE, body)
+    total, logs = body["output"]["total"], body["output"]["logs"]
+    assert logs, "a finished job has log lines"
+    assert len(logs) <= 1000
+    assert len(logs) == min(total, 1000), body
+
+    one = ok(curl.get(f"/fine-tunes/{job_id}/logs", {"offset": "0", "line": "1"}))["output"]
+    assert one["total"] == total
+    assert one["logs"] == logs[:1], "line sets the maximum number of lines returned"
+
+    # Both SDKs default to offset=1: accepted too.
+    assert_shape(
+        ds.DOC_LOGS_RESPONSE,
+        ok(curl.get(f"/fine-tunes/{job_id}/logs", {"offset": "1", "line": "1000"})),
+    )
+
+
+def test_checkpoints_doc_example(curl: Curl, succeeded_job: dict[str, Any]) -> None:
+    job_id = succeeded_job["job_id"]
+    body = ok(curl.get(f"/fine-tunes/{job_id}/checkpoints"))
+    assert_shape(ds.DOC_CHECKPOINTS_RESPONSE, body)
+    checkpoints = body["output"]
+    assert checkpoints, "an sft job with save_strategy=epoch has checkpoints"
+    assert len(checkpoints) <= ds.DOC_CREATE_FINE_TUNE_BODY["hyper_parameters"]["save_total_limit"]
+    steps = []
+    for checkpoint in checkpoints:
+        match = ds.CHECKPOINT_RE.match(checkpoint["checkpoint"])
+        assert match, checkpoint
+        steps.append(int(match.group(1)))
+        assert checkpoint["job_id"] == job_id
+        assert checkpoint["full_name"] == f"{job_id}-{checkpoint['checkpoint']}"
+        assert_t_time(checkpoint["create_time"])
+        assert checkpoint["status"] in ds.CHECKPOINT_STATUSES, checkpoint
+        assert checkpoint["model_name"]
+    assert steps == sorted(steps, reverse=True), f"not newest step first: {steps}"
+    assert len(set(steps)) == len(steps), steps
+
+
+def test_export_doc_example(emu: Any, curl: Curl, succeeded_job: dict[str, Any]) -> None:
+    job_id = succeeded_job["job_id"]
+    checkpoints = ok(curl.get(f"/fine-tunes/{job_id}/checkpoints"))["output"]
+    target = checkpoints[-1]["checkpoint"]  # the oldest one
+
+    response = curl.get(
+        f"/fine-tunes/{job_id}/export/{target}", {"model_name": "my-exported-qwen3-8b"}
+    )
+    body = ok(response)
+    assert_shape(ds.DOC_EXPORT_RESPONSE, body)
+    assert body["output"] is True
+
+    def checkpoint_status() -> str:
+        items = ok(curl.get(f"/fine-tunes/{job_id}/checkpoints"))["output"]
+        (item,) = [c for c in items if c["checkpoint"] == target]
+        return item["status"]
+
+    seen: list[str] = []
+    advance_until(
+        emu,
+        checkpoint_status,
+        lambda status: status == "SUCCEEDED",
+        step=EXPORT_SECONDS / 10,
+        limit=EXPORT_SECONDS * 6,
+        seen=seen,
+    )
+    assert set(seen) <= ds.CHECKPOINT_STATUSES, seen
+    order = ["PENDING", "PROCESSING", "SUCCEEDED"]
+    assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
+
+
+def test_export_unknown_checkpoint_is_not_found(curl: Curl, succeeded_job: dict[str, Any]) -> None:
+    response = curl.get(
+        f"/fine-tunes/{succeeded_job['job_id']}/export/checkpoint-999999", {"model_name": "x"}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert_shape(ds.DOC_ERROR_RESPONSE, response.json())
+
+
+# --------------------------------------------------------------------------------------------
+# List, cancel, delete
+# --------------------------------------------------------------------------------------------
+
+
+def test_list_doc_example(curl: Curl) -> None:
+    first, second = create_job(curl), create_job(curl)
+    body = ok(curl.get("/fine-tunes"))
+    assert_shape(ds.NOTES_FINE_TUNE_LIST_RESPONSE, body)
+    out = body["output"]
+    assert (out["page_no"], out["page_size"]) == (1, 10), "documented defaults"
+    assert out["total"] == 2
+    assert {job["job_id"] for job in out["jobs"]} == {first["job_id"], second["job_id"]}
+
+    page = ok(curl.get("/fine-tunes", {"page_no": "2", "page_size": "1"}))["output"]
+    assert (page["page_no"], page["page_size"], page["total"]) == (2, 1, 2)
+    assert len(page["jobs"]) == 1
+
+
+def test_cancel_doc_example(emu: Any, curl: Curl) -> None:
+    job_id = create_job(curl)["job_id"]
+    job_until(emu, curl, job_id, {"RUNNING"})
+
+    body = ok(curl.post(f"/fine-tunes/{job_id}/cancel"))
+    assert_shape(ds.NOTES_STATUS_SUCCESS_RESPONSE, body)
+    assert body["output"] == {"status": "success"}
+
+    seen: list[str] = []
+    done = job_until(emu, curl, job_id, ds.TERMINAL_JOB_STATUSES, seen)
+    assert done["status"] == "CANCELED", seen
+    assert set(seen) <= {"RUNNING", "CANCELING", "CANCELED"}, seen
+    assert_space_time(done["end_time"])
+
+    # A terminal job cannot be cancelled.
+    error(curl.post(f"/fine-tunes/{job_id}/cancel"), 400, "UnsupportedOperation")
+
+
+def test_delete_doc_example(emu: Any, curl: Curl) -> None:
+    job_id = create_job(curl)["job_id"]
+    job_until(emu, curl, job_id, {"RUNNING"})
+    # "You cannot delete a fine-tuning job that is in progress."
+    error(curl.delete(f"/fine-tunes/{job_id}"), 400, "UnsupportedOperation")
+    assert ok(curl.get(f"/fine-tunes/{job_id}"))["output"]["status"] == "RUNNING"
+
+    job_until(emu, curl, job_id, {"SUCCEEDED"})
+    body = ok(curl.delete(f"/fine-tunes/{job_id}"))
+    assert_shape(ds.NOTES_STATUS_SUCCESS_RESPONSE, body)
+    assert body["output"] == {"status": "success"}
+    error(curl.get(f"/fine-tunes/{job_id}"), 404, "NotFound")
+    assert job_id not in {j["job_id"] for j in ok(curl.get("/fine-tunes"))["output"]["jobs"]}
+
+
+# --------------------------------------------------------------------------------------------
+# Deployment, status, invocation
+# --------------------------------------------------------------------------------------------
+
+
+def check_new_deployment(body: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    assert_shape(ds.NOTES_DEPLOYMENT_RESPONSE, body)
+    deployment = body["output"]
+    assert deployment["status"] == "PENDING"
+    assert deployment["deployed_model"]
+    assert deployment["model_name"] == request["model_name"]
+    assert deployment["capacity"] == request["capacity"]
+    assert deployment["plan"] == request["plan"]
+    assert_t_time(deployment["gmt_create"])
+    assert_t_time(deployment["gmt_modified"])
+    return deployment
+
+
+def test_deploy_lora_status_and_invoke_doc_examples(
+    emu: Any, curl: Curl, succeeded_job: dict[str, Any]
+) -> None:
+    request = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": succeeded_job["finetuned_output"]}
+    deployment = check_new_deployment(ok(curl.post("/deployments", request)), request)
+    assert deployment["base_model"] == "qwen3-8b"
+    deployed_model = deployment["deployed_model"]
+
+    body = ok(curl.get(f"/deployments/{deployed_model}"))
+    assert_shape(ds.NOTES_DEPLOYMENT_RESPONSE, body)
+    assert body["output"]["deployed_model"] == deployed_model
+
+    running = deployment_until(emu, curl, deployed_model, "RUNNING")
+    assert_shape(ds.NOTES_DEPLOYMENT_OBJECT, running)
+    assert running["ready_capacity"] == running["capacity"] == 1
+
+    listed = ok(curl.get("/deployments"))
+    assert_shape(ds.NOTES_DEPLOYMENT_LIST_RESPONSE, listed)
+    assert listed["output"]["page_size"] == 50, "documented default page_size"
+    assert [d["deployed_model"] for d in listed["output"]["deployments"]] == [deployed_model]
+
+    invoke = {**ds.DOC_INVOKE_BODY, "model": deployed_model}
+    body = ok(curl.post("/services/aigc/text-generation/generation", invoke))
+    assert_shape(ds.NOTES_GENERATION_MESSAGE_RESPONSE, body)
+    choice = body["output"]["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["role"] == "assistant"
+    assert choice["message"]["content"]
+    usage = body["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+
+
+def test_deploy_mu_doc_example(emu: Any, curl: Curl) -> None:
+    request = ds.DOC_DEPLOY_MU_BODY
+    deployment = check_new_deployment(ok(curl.post("/deployments", request)), request)
+    assert deployment["deploy_spec"] == "MU1", deployment
+    running = deployment_until(emu, curl, deployment["deployed_model"], "RUNNING")
+    assert running["capacity"] == 4
+
+
+def test_deploy_unknown_model_is_not_found(curl: Curl) -> None:
+    request = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": "qwen3-8b-ft-209901010000-dead"}
+    error(curl.post("/deployments", request), 404, "NotFound")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors (fine-tune-job-object.txt, API-NOTES.md)
+# --------------------------------------------------------------------------------------------
+
+
+def test_unknown_job_is_the_documented_not_found_body(curl: Curl) -> None:
+    body = error(curl.get("/fine-tunes/ft-202511272033-8ae7"), 404, "NotFound")
+    assert set(body) == set(ds.DOC_ERROR_RESPONSE), body
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/fine-tunes"),
+        ("GET", "/files"),
+        ("GET", "/deployments"),
+        ("POST", "/fine-tunes"),
+        ("POST", "/services/aigc/text-generation/generation"),
+    ],
+)
+def test_invalid_api_key(emu: Any, method: str, path: str) -> None:
+    client = Curl(emu, api_key="sk-not-the-emulators-key")
+    try:
+        response = client.get(path) if method == "GET" else client.post(path, {"model": "x"})
+    finally:
+        client.close()
+    body = error(response, 401, "InvalidApiKey")
+    assert_shape(ds.NOTES_INVALID_API_KEY_RESPONSE, body)
+    assert body["message"] == "Invalid API-key provided."
