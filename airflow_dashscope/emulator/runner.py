@@ -1,0 +1,188 @@
+"""Serving the emulator: in-process (:func:`run_emulator`) and from the command line.
+
+uvicorn runs in a background thread on a socket the caller binds first (port 0 picks a free
+port), so the URL is known before the first request and nothing races for the port. Stopping
+sets ``should_exit`` and joins the thread; uvicorn closes idle keep-alive connections itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .app import API_PREFIX, create_app
+from .clock import Clock
+from .core import Emulator
+from .errors import COMPATIBLE_PREFIX
+from .settings import Settings
+
+DEFAULT_API_KEY = "sk-emulator"
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's complaint about the responses that the "drop" fault abandons on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+class RunningEmulator:
+    """Handle on a served emulator: URLs, a key it accepts, the clock and control methods."""
+
+    def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+        self.emulator = emulator
+        self.host = host
+        self.port = port
+        self.root_url = f"http://{host}:{port}"
+        self.base_url = f"{self.root_url}{API_PREFIX}"
+        self.compatible_base_url = f"{self.root_url}{COMPATIBLE_PREFIX}"
+        self.control_url = f"{self.root_url}/__emulator__"
+        self.api_key = emulator.settings.api_key or DEFAULT_API_KEY
+
+    @property
+    def clock(self) -> Clock:
+        return self.emulator.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.emulator.settings
+
+    def advance(self, seconds: float) -> float:
+        return self.emulator.advance(seconds)
+
+    def inject_fault(self, **options: Any) -> dict[str, Any]:
+        """Arm a fault: ``kind`` (error|delay|drop), ``status``, ``count``, ``method``,
+        ``path`` (regex searched in the URL path), ``retry_after``, ``delay``, ``code``,
+        ``message``."""
+        return self.emulator.inject_fault(**options)
+
+    def clear_faults(self) -> None:
+        self.emulator.faults.clear()
+
+    def fail_job(
+        self,
+        job_id: str,
+        code: str = "InternalError",
+        message: str = "Internal server error!",
+        when: str = "now",
+    ) -> dict[str, Any]:
+        return self.emulator.fail_job(job_id, code, message, when)
+
+    def extend_job(self, job_id: str, seconds: float) -> dict[str, Any]:
+        return self.emulator.extend_job(job_id, seconds)
+
+    def counters(self) -> dict[str, Any]:
+        return self.emulator.counters_snapshot()
+
+    def reset(self) -> None:
+        self.emulator.reset()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.contextmanager
+def run_emulator(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock | None = None,
+    log_level: str = "warning",
+    **settings: Any,
+) -> Iterator[RunningEmulator]:
+    """Serve an emulator in a background thread for the duration of the ``with`` block.
+
+    ``settings`` are :class:`~airflow_dashscope.emulator.settings.Settings` fields
+    (``api_key``, ``job_seconds``, ``deploy_seconds``, ``export_seconds``, ``state_dir``,
+    ``manual_clock``, limits...).
+    """
+    if settings.get("state_dir") is not None:
+        settings["state_dir"] = Path(settings["state_dir"])
+    emulator = Emulator(Settings(**settings), clock)
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        create_app(emulator),
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])),
+        name=f"dashscope-emulator-{sock.getsockname()[1]}",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the DashScope emulator failed to start")
+            time.sleep(0.005)
+        yield RunningEmulator(emulator, host, int(sock.getsockname()[1]))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        emulator.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m airflow_dashscope.emulator",
+        description="Local emulator of the DashScope fine-tuning API.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--api-key", default=None, help="accept only this key (default: any)")
+    p.add_argument("--job-seconds", type=float, default=Settings.job_seconds)
+    p.add_argument("--deploy-seconds", type=float, default=Settings.deploy_seconds)
+    p.add_argument("--export-seconds", type=float, default=Settings.export_seconds)
+    p.add_argument("--state-dir", type=Path, default=None, help="persist state here")
+    p.add_argument("--log-level", default="warning")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    with run_emulator(
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        api_key=args.api_key,
+        job_seconds=args.job_seconds,
+        deploy_seconds=args.deploy_seconds,
+        export_seconds=args.export_seconds,
+        state_dir=args.state_dir,
+    ) as running:
+        print(running.base_url, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
