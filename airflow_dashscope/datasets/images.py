@@ -55,11 +55,11 @@ def read_image_size(stream: IO[bytes]) -> ImageSize:
     head = reader.read(2)
     if head == b"\xff\xd8":
         return _jpeg(reader)
-    head += reader.read(8)
+    head += reader.read(6)  # 8 bytes: TIFF's IFD may start right after them
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return _png(head, reader)
     if head[:6] in (b"GIF87a", b"GIF89a"):
-        width, height = struct.unpack("<HH", head[6:10])
+        width, height = struct.unpack("<HH", head[6:8] + reader.read(2))
         return ImageSize("gif", width, height)
     if head.startswith(b"BM"):
         return _bmp(head, reader)
@@ -71,7 +71,7 @@ def read_image_size(stream: IO[bytes]) -> ImageSize:
 
 
 def _png(head: bytes, reader: _ForwardReader) -> ImageSize:
-    chunk = head[8:] + reader.read(14)  # length(4) type(4) width(4) height(4)
+    chunk = reader.read(16)  # length(4) type(4) width(4) height(4)
     if chunk[4:8] != b"IHDR":
         raise ImageHeaderError("PNG without IHDR chunk")
     width, height = struct.unpack(">II", chunk[8:16])
@@ -79,7 +79,7 @@ def _png(head: bytes, reader: _ForwardReader) -> ImageSize:
 
 
 def _bmp(head: bytes, reader: _ForwardReader) -> ImageSize:
-    header = head + reader.read(16)  # through offset 26
+    header = head + reader.read(18)  # through offset 26
     (dib_size,) = struct.unpack("<I", header[14:18])
     if dib_size == 12:  # BITMAPCOREHEADER: 16-bit sizes
         width, height = struct.unpack("<HH", header[18:22])
@@ -89,10 +89,11 @@ def _bmp(head: bytes, reader: _ForwardReader) -> ImageSize:
 
 
 def _webp(head: bytes, reader: _ForwardReader) -> ImageSize:
-    header = head + reader.read(20)  # through offset 30
+    header = head + reader.read(8)  # RIFF, size, WEBP, chunk kind
     if header[8:12] != b"WEBP":
         raise ImageHeaderError("RIFF file that is not WEBP")
     kind = header[12:16]
+    header += reader.read(14 if kind == b"VP8 " else 9 if kind == b"VP8L" else 14)
     if kind == b"VP8 ":
         if header[23:26] != b"\x9d\x01\x2a":
             raise ImageHeaderError("WEBP VP8 without start code")

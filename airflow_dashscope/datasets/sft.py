@@ -36,8 +36,8 @@ class SftExampleCheck:
         for key in example:
             if key != "messages":
                 sink.warning(key, "unknown field (SFT lines hold only 'messages')")
-        if roles is None:
-            return
+        if roles is None or None in roles:
+            return  # an invalid role is reported already; turn rules would only echo it
         if "assistant" not in roles:
             sink.error("messages", "no assistant turn: there is nothing to train on")
         elif roles[-1] == "user":
