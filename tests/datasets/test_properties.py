@@ -43,7 +43,7 @@ json_values = st.recursive(
                     "name",
                     "x",
                 ]
-            ),  # fmt: skip
+            ),
             children,
             max_size=5,
         )
@@ -57,7 +57,7 @@ chat_like = st.fixed_dictionaries(
                 {
                     "role": st.sampled_from(["system", "user", "assistant", "x"]),
                     "content": json_values,
-                },  # fmt: skip
+                },
                 optional={"loss_weight": json_values},
             ),
             max_size=6,
@@ -72,8 +72,7 @@ MEMBER_NAMES = st.text(
     max_size=12,
 ) | st.sampled_from(["a.png", "d/a.png", "b.jpg", "__MACOSX/._a.png", "x/data.jsonl"])
 
-SETTINGS = settings(max_examples=100, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def validate_bytes(data: bytes, name: str = "data.jsonl", **options: Any) -> ValidationReport:
@@ -95,8 +94,11 @@ def test_random_bytes_never_crash(data: bytes, training_type: str) -> None:
 
 
 @SETTINGS
-@given(lines=st.lists(json_values, max_size=5), training_type=st.sampled_from(TYPES),
-       thinking=st.booleans())  # fmt: skip
+@given(
+    lines=st.lists(json_values, max_size=5),
+    training_type=st.sampled_from(TYPES),
+    thinking=st.booleans(),
+)
 def test_random_json_never_crashes(lines: list[Any], training_type: str, thinking: bool) -> None:
     data = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
     report = validate_bytes(
@@ -115,8 +117,10 @@ def test_random_chats_never_crash(lines: list[Any], vl: bool, thinking: bool) ->
 
 
 @SETTINGS
-@given(members=st.dictionaries(MEMBER_NAMES, st.binary(max_size=64), max_size=4),
-       data_lines=st.lists(chat_like, max_size=3))  # fmt: skip
+@given(
+    members=st.dictionaries(MEMBER_NAMES, st.binary(max_size=64), max_size=4),
+    data_lines=st.lists(chat_like, max_size=3),
+)
 def test_random_zip_packages_never_crash(members: dict[str, bytes], data_lines: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "pkg.zip"
@@ -134,8 +138,12 @@ def test_random_bytes_as_zip_never_crash(data: bytes) -> None:
 
 
 @SETTINGS
-@given(data=st.binary(max_size=200), head=st.sampled_from(
-    [b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*", b"RIFF"]))  # fmt: skip
+@given(
+    data=st.binary(max_size=200),
+    head=st.sampled_from(
+        [b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*", b"RIFF"]
+    ),
+)
 def test_image_parser_only_raises_its_error(data: bytes, head: bytes) -> None:
     import io
 
