@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -29,6 +30,7 @@ from .errors import COMPATIBLE_PREFIX
 from .settings import Settings
 
 DEFAULT_API_KEY = "sk-emulator"
+GENERATED_KEY = "<generated>"
 
 
 class _QuietDrops(logging.Filter):
@@ -109,9 +111,14 @@ def run_emulator(
     port: int = 0,
     clock: Clock | None = None,
     log_level: str = "warning",
+    api_key: str | None = GENERATED_KEY,
     **settings: Any,
 ) -> Iterator[RunningEmulator]:
     """Serve an emulator in a background thread for the duration of the ``with`` block.
+
+    By default it accepts exactly one freshly generated key (``RunningEmulator.api_key``) so
+    that a client which forgets to send its configured key fails loudly; pass ``api_key=None``
+    to accept any non-empty key (the CLI's default), or a string to accept exactly that key.
 
     ``settings`` are :class:`~airflow_dashscope.emulator.settings.Settings` fields
     (``api_key``, ``job_seconds``, ``deploy_seconds``, ``export_seconds``, ``state_dir``,
@@ -119,7 +126,9 @@ def run_emulator(
     """
     if settings.get("state_dir") is not None:
         settings["state_dir"] = Path(settings["state_dir"])
-    emulator = Emulator(Settings(**settings), clock)
+    if api_key == GENERATED_KEY:
+        api_key = f"sk-emulator-{secrets.token_hex(8)}"
+    emulator = Emulator(Settings(api_key=api_key, **settings), clock)
     sock = _bind(host, port)
     config = uvicorn.Config(
         create_app(emulator),
