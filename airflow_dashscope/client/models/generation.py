@@ -60,7 +60,7 @@ class GenerationResult(DashScopeModel):
 class ChatCompletionChoice(DashScopeModel):
     index: int = 0
     message: Message | None = None
-    delta: Message | dict[str, Any] | None = None
+    delta: dict[str, Any] | None = None
     finish_reason: str | None = None
 
 

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_dashscope.client import ConflictError, InvalidParameterError, NotFoundError
+from airflow_dashscope.emulator.runner import RunningEmulator
+
+from .conftest import HYPER, Call
+
+
+@pytest.fixture
+def model(api: Call, dashscope_emulator: RunningEmulator, training_file: Path) -> str:
+    file_id = api("upload_file", training_file)
+    job = api("create_fine_tune", "qwen3-8b", [file_id], hyper_parameters=HYPER)
+    dashscope_emulator.advance(3600)
+    return str(api("get_fine_tune", job.job_id).finetuned_output)
+
+
+def test_deploy_get_list_scale_update_delete(
+    api: Call, dashscope_emulator: RunningEmulator, model: str
+) -> None:
+    deployment = api("create_deployment", model, plan="lora", capacity=1, name="ft")
+    assert deployment.status_name == "PENDING" and deployment.model_name == model
+    dashscope_emulator.advance(600)
+    deployed = deployment.deployed_model
+    assert api("get_deployment", deployed).status_name == "RUNNING"
+    assert [d.deployed_model for d in api("list_deployments")] == [deployed]
+    assert api("list_deployments_page", page_size=1).total == 1
+    assert api("find_deployment", model, name="ft").deployed_model == deployed
+    assert api("scale_deployment", deployed, 2).capacity == 2
+    dashscope_emulator.advance(600)
+    assert api("update_deployment", deployed, rpm_limit=100, tpm_limit=1000).rpm_limit == 100
+    dashscope_emulator.advance(600)
+    assert api("delete_deployment", deployed).status_name == "DELETING"
+
+
+def test_mu_plan_deployment(api: Call, dashscope_emulator: RunningEmulator) -> None:
+    deployment = api(
+        "create_deployment",
+        "qwen-plus-2025-12-01",
+        plan="mu",
+        deploy_spec="MU1",
+        capacity=4,
+        name="my_qwen_plus",
+        enable_thinking=True,
+        max_context_length=10000,
+        rpm_limit=500,
+        tpm_limit=1000,
+    )
+    assert deployment.plan == "mu" and deployment.deploy_spec == "MU1"
+
+
+def test_duplicate_name_conflicts_and_bad_capacity(api: Call, model: str) -> None:
+    api("create_deployment", model, name="same")
+    with pytest.raises(ConflictError, match="suffix"):
+        api("create_deployment", model, name="same")
+    with pytest.raises(InvalidParameterError, match="capacity"):
+        api("create_deployment", model, name="other", capacity=0)
+
+
+def test_unknown_model_is_not_found(api: Call) -> None:
+    with pytest.raises(NotFoundError):
+        api("create_deployment", "no-such-model")
+    with pytest.raises(NotFoundError):
+        api("get_deployment", "no-such-deployment")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient, NotFoundError
+from airflow_dashscope.emulator.runner import RunningEmulator
+
+from .conftest import Call, config_for
+
+MESSAGES = [{"role": "user", "content": "Who are you?"}]
+
+
+def test_generate_message_and_text_formats(api: Call) -> None:
+    reply = api("generate", "qwen3-8b", messages=MESSAGES)
+    assert "qwen3-8b" in reply.text and reply.finish_reason == "stop"
+    assert reply.usage.total_tokens == reply.usage.input_tokens + reply.usage.output_tokens
+    text = api("generate", "qwen3-8b", prompt="Hello", parameters={"result_format": "text"})
+    assert text.output.text and "qwen3-8b" in text.text
+
+
+def test_chat_completion(api: Call) -> None:
+    completion = api("chat_completion", "qwen3-8b", MESSAGES, temperature=0.1)
+    assert completion.id.startswith("chatcmpl-") and "qwen3-8b" in completion.text
+    assert completion.usage.prompt_tokens is not None
+
+
+def test_unknown_model_is_not_found(api: Call) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        api("generate", "nope", messages=MESSAGES)
+    assert caught.value.code == "ModelNotFound"
+    with pytest.raises(NotFoundError):
+        api("chat_completion", "nope", MESSAGES)
+
+
+def test_streaming_sync(dashscope_emulator: RunningEmulator) -> None:
+    with DashScopeClient(config_for(dashscope_emulator)) as client:
+        whole = client.generate("qwen3-8b", messages=MESSAGES).text
+        chunks = list(client.stream_generate("qwen3-8b", messages=MESSAGES))
+        assert len(chunks) > 1 and "".join(c.text for c in chunks) == whole
+        assert chunks[-1].finish_reason == "stop"
+        deltas = list(client.stream_chat_completion("qwen3-8b", MESSAGES))
+        text = "".join((c.choices[0].delta or {}).get("content") or "" for c in deltas)
+        assert text == whole
+        with pytest.raises(NotFoundError):
+            list(client.stream_generate("nope", messages=MESSAGES))
+
+
+def test_streaming_async(dashscope_emulator: RunningEmulator) -> None:
+    async def collect() -> tuple[str, list[str]]:
+        async with AsyncDashScopeClient(config_for(dashscope_emulator)) as client:
+            whole = (await client.generate("qwen3-8b", messages=MESSAGES)).text
+            parts = [c.text async for c in client.stream_generate("qwen3-8b", messages=MESSAGES)]
+            deltas = [
+                (c.choices[0].delta or {}).get("content") or ""
+                async for c in client.stream_chat_completion("qwen3-8b", MESSAGES)
+                if c.choices
+            ]
+            assert "".join(deltas) == whole
+            return whole, parts
+
+    whole, parts = asyncio.run(collect())
+    assert len(parts) > 1 and "".join(parts) == whole
