@@ -63,8 +63,10 @@ def test_bad_key_is_an_authentication_error_that_says_what_to_do(
     dashscope_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dashscope_emulator.emulator.settings, "api_key", "the-right-key")
-    with DashScopeClient(config_for(dashscope_emulator)) as client:
-        with pytest.raises(AuthenticationError) as caught:
-            client.list_files_page()
+    with (
+        DashScopeClient(config_for(dashscope_emulator)) as client,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        client.list_files_page()
     assert caught.value.code == "InvalidApiKey" and caught.value.status_code == 401
     assert "API key" in str(caught.value)

@@ -52,9 +52,11 @@ def test_retry_after_longer_than_the_cap_is_not_waited_for(
     dashscope_emulator: RunningEmulator,
 ) -> None:
     dashscope_emulator.inject_fault(status=429, count=1, retry_after=3600, path="/fine-tunes$")
-    with DashScopeClient(config_for(dashscope_emulator)) as client:
-        with pytest.raises(Exception, match="429"):
-            client.list_fine_tunes_page()
+    with (
+        DashScopeClient(config_for(dashscope_emulator)) as client,
+        pytest.raises(Exception, match="429"),
+    ):
+        client.list_fine_tunes_page()
 
 
 def test_parse_retry_after_forms() -> None:
