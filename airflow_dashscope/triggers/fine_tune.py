@@ -1,0 +1,99 @@
+"""Waiting for a fine-tune job, following its remote training log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_dashscope.client import AsyncDashScopeClient
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
+from airflow_dashscope.waiting import LogFollower, classify_job, job_failure_reason
+
+#: Log lines asked for per poll; a busy job catches up over a few polls.
+LOG_PAGE_SIZE = 1000
+
+
+class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
+    """Waits until fine-tune job ``job_id`` is SUCCEEDED, FAILED or CANCELED.
+
+    Each poll also reads the job's new remote log lines (from ``log_offset``) into the
+    triggerer log, so the training progress shows in the task's log while it is deferred.
+    The event's ``log_offset`` lets a resumed wait continue where this one stopped, and its
+    ``last_logs`` quote the end of the log when the job fails.
+
+    :param cancel_on_kill: cancel the remote job when a user kills the deferred task
+        (``on_kill``, Airflow >= 3.3). Never done on a triggerer restart.
+    """
+
+    resource = "fine_tune"
+    noun = "fine-tune job"
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 30.0,
+        end_time: float | None = None,
+        log_offset: int = 0,
+        max_consecutive_errors: int = 5,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__(
+            dashscope_conn_id=dashscope_conn_id,
+            poll_interval=poll_interval,
+            end_time=end_time,
+            max_consecutive_errors=max_consecutive_errors,
+        )
+        self.job_id = job_id
+        self.log_offset = int(log_offset)
+        self.cancel_on_kill = bool(cancel_on_kill)
+        self._logs = LogFollower(self.log_offset)
+
+    @property
+    def resource_id(self) -> str:
+        return self.job_id
+
+    def resource_kwargs(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "log_offset": self.log_offset,
+            "cancel_on_kill": self.cancel_on_kill,
+        }
+
+    def event_extras(self) -> dict[str, Any]:
+        return {"log_offset": self._logs.offset, "last_logs": list(self._logs.tail)}
+
+    async def poll(self, client: AsyncDashScopeClient) -> Observation:
+        job = await client.get_fine_tune(self.job_id)
+        page = await client.get_fine_tune_logs(
+            self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
+        )
+        for line in self._logs.feed(page, page_size=LOG_PAGE_SIZE):
+            self.log.info("[%s] %s", self.job_id, line)
+        outcome = classify_job(job)
+        reason = job_failure_reason(job) if outcome == "failed" else ""
+        return Observation(job.status_name, outcome, job.to_dict(), reason)
+
+    async def on_kill(self) -> None:
+        """Cancel the remote job (if ``cancel_on_kill`` and it is not finished yet).
+
+        Airflow >= 3.3 calls this only when a user kills, clears or marks the deferred task;
+        a triggerer restart or reassignment does not, so a running paid job survives those.
+        """
+        if not self.cancel_on_kill:
+            return
+        hook = DashScopeHook(self.dashscope_conn_id)
+        try:
+            client = await hook.aget_conn()
+            job = await client.get_fine_tune(self.job_id)
+            if job.is_terminal:
+                self.log.info("Fine-tune job %s is already %s.", self.job_id, job.status_name)
+                return
+            await client.cancel_fine_tune(self.job_id)
+            self.log.info("Cancelled fine-tune job %s (task killed).", self.job_id)
+        except DashScopeError as error:
+            self.log.warning("Could not cancel fine-tune job %s: %s", self.job_id, error)
+        finally:
+            await hook.aclose()
