@@ -17,9 +17,9 @@ def one(tmp_path: Path, line: Any, **options: Any) -> Any:
 def test_messages_missing(tmp_path: Path) -> None:
     report = one(tmp_path, {"conversation": []})
     assert report.error_count == 1
-    assert_problem = report.errors[0]
-    assert (assert_problem.line, assert_problem.field) == (2, "messages")
-    assert "missing" in assert_problem.message
+    problem = report.errors[0]
+    assert (problem.line, problem.field) == (2, "messages")
+    assert "missing" in problem.message
 
 
 def test_messages_not_an_array(tmp_path: Path) -> None:
