@@ -1,0 +1,223 @@
+"""What every DashScope operator shares: the hook, and waiting for a remote resource.
+
+Waiting happens in one of two places with the same outcome: in the triggerer
+(``deferrable=True``: the operator defers to the resource's trigger and resumes in
+``execute_complete``) or on the worker (``deferrable=False``: :meth:`wait_on_worker`
+polls with the blocking client). Both end in a :class:`~airflow_dashscope.waiting.WaitEvent`
+that :meth:`DashScopeWaitingOperator.finish` turns into a return value or a task failure, so
+the two modes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.operators._compat import AirflowException, default_deferrable
+from airflow_dashscope.waiting import (
+    EventStatus,
+    Outcome,
+    Resource,
+    WaitEvent,
+    deadline,
+    is_transient,
+    time_left,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_dashscope.client import DashScopeClient
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one worker-side check saw (the blocking twin of a trigger poll)."""
+
+    status: str
+    outcome: Outcome
+    result: dict[str, Any] | None
+    #: Why it ended, for failed/canceled outcomes (a failed job's code and message).
+    reason: str = ""
+    new_log_lines: list[str] = field(default_factory=list)
+    log_offset: int = 0
+    last_logs: list[str] = field(default_factory=list)
+
+
+class DashScopeBaseOperator(BaseOperator):
+    """Base of the DashScope operators: one hook per task, built from ``dashscope_conn_id``.
+
+    :param dashscope_conn_id: the Airflow connection (type ``dashscope``) holding the API key.
+    """
+
+    template_fields: Sequence[str] = ("dashscope_conn_id",)
+
+    def __init__(
+        self, *, dashscope_conn_id: str = DashScopeHook.default_conn_name, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dashscope_conn_id = dashscope_conn_id
+
+    @cached_property
+    def hook(self) -> DashScopeHook:
+        return DashScopeHook(dashscope_conn_id=self.dashscope_conn_id)
+
+    @property
+    def client(self) -> DashScopeClient:
+        return self.hook.get_conn()
+
+    @property
+    def workspace(self) -> str | None:
+        """The connection's workspace (``None``: the account's default one)."""
+        return self.client.config.workspace
+
+
+class DashScopeWaitingOperator(DashScopeBaseOperator):
+    """An operator that starts something remote and waits for it to settle.
+
+    :param wait_for_completion: wait for the resource to finish (else return at once).
+    :param deferrable: wait in the triggerer, freeing the worker slot.
+    :param poll_interval: seconds between two status checks.
+    :param timeout: how long to wait (seconds or timedelta) before giving up; ``None``: no limit.
+    :param max_consecutive_errors: transient API errors tolerated in a row while waiting.
+    """
+
+    #: ``WaitEvent.resource`` of what this operator waits for.
+    resource: ClassVar[Resource]
+    #: The noun used in log lines and messages.
+    noun: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 30.0,
+        timeout: float | timedelta | None = None,
+        max_consecutive_errors: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = timeout
+        self.max_consecutive_errors = max_consecutive_errors
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0, got {poll_interval!r}")
+
+    # --- what each resource provides -------------------------------------------------------
+
+    def trigger_for(
+        self, resource_id: str, *, end_time: float | None, log_offset: int
+    ) -> BaseTrigger:
+        """The trigger that waits for ``resource_id`` in the triggerer."""
+        raise NotImplementedError
+
+    def observe(self, resource_id: str, log_offset: int) -> Seen:
+        """One status check with the blocking client (the worker-side twin of a trigger poll)."""
+        raise NotImplementedError
+
+    def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        """Called with the final object on success; returns the task's return value."""
+        return result
+
+    def on_timeout(self, event: WaitEvent) -> None:
+        """Called before failing on a timeout (the fine-tune operator cancels its job)."""
+
+    def accepts_cancel(self) -> bool:
+        """True when a CANCELED resource is a successful end for this task."""
+        return False
+
+    # --- the wait itself --------------------------------------------------------------------
+
+    def wait(self, context: Context, resource_id: str, *, log_offset: int = 0) -> dict[str, Any]:
+        """Wait for ``resource_id`` in the triggerer or on the worker, then :meth:`finish`."""
+        end_time = deadline(self.wait_timeout)
+        if self.deferrable:
+            self.defer(
+                trigger=self.trigger_for(resource_id, end_time=end_time, log_offset=log_offset),
+                method_name="execute_complete",
+            )
+        return self.finish(context, self.wait_on_worker(resource_id, end_time, log_offset))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resumes a deferred task with the trigger's one event."""
+        return self.finish(context, WaitEvent.from_dict(event))
+
+    def wait_on_worker(
+        self, resource_id: str, end_time: float | None, log_offset: int
+    ) -> WaitEvent:
+        """Poll with the blocking client until the resource settles, the deadline passes or
+        errors pile up; the same decisions as the triggers' loop, on the worker."""
+        errors = 0
+        last: Seen | None = None
+
+        def event(status: EventStatus, message: str) -> WaitEvent:
+            return WaitEvent(
+                status=status,
+                resource=self.resource,
+                id=resource_id,
+                message=message,
+                result=last.result if last else None,
+                log_offset=last.log_offset if last else log_offset,
+                last_logs=list(last.last_logs) if last else [],
+            )
+
+        what = f"DashScope {self.noun} {resource_id}"
+        while True:
+            try:
+                seen = self.observe(resource_id, last.log_offset if last else log_offset)
+            except DashScopeError as error:
+                if not is_transient(error):
+                    return event("error", f"{what}: {error}")
+                errors += 1
+                self.log.warning(
+                    "Checking %s failed (%d of %d in a row): %s",
+                    what,
+                    errors,
+                    self.max_consecutive_errors,
+                    error,
+                )
+                if errors >= self.max_consecutive_errors:
+                    return event(
+                        "error",
+                        f"Gave up waiting for {what} after {errors} failed checks in a row; "
+                        f"last error: {error}",
+                    )
+            else:
+                errors = 0
+                if last is None or seen.status != last.status:
+                    self.log.info("%s is %s", what, seen.status)
+                for line in seen.new_log_lines:
+                    self.log.info("%s | %s", resource_id, line)
+                last = seen
+                if seen.outcome != "pending":
+                    reason = f": {seen.reason}" if seen.reason else ""
+                    return event(seen.outcome, f"{what} ended {seen.status}{reason}")
+            left = time_left(end_time)
+            if left is not None and left <= 0:
+                status = f" (last status {last.status})" if last else ""
+                return event("timeout", f"Timed out waiting for {what}{status}.")
+            time.sleep(self.poll_interval if left is None else min(left, self.poll_interval))
+
+    def finish(self, context: Context, event: WaitEvent) -> dict[str, Any]:
+        """The task's end, the same whichever side waited."""
+        if event.status == "success":
+            self.log.info("%s", event.message or f"DashScope {self.noun} {event.id} is ready.")
+            return self.on_success(context, event.result or {})
+        if event.status == "canceled" and self.accepts_cancel():
+            self.log.warning("%s; fail_on_cancel=False, so the task succeeds.", event.message)
+            return event.result or {}
+        if event.status == "timeout":
+            self.on_timeout(event)
+        raise AirflowException(event.explain())

@@ -1,0 +1,26 @@
+"""Running an operator the way Airflow does: execute, and for a deferral the trigger's first
+event handed to ``execute_complete``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+from airflow.triggers.base import BaseTrigger
+
+from tests.operators.conftest import first_event
+
+
+def defer(operator: Any, context: dict[str, Any]) -> BaseTrigger:
+    """Run ``execute`` up to its deferral; returns the trigger."""
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    assert deferred.value.method_name == "execute_complete"
+    return deferred.value.trigger
+
+
+def run_deferred(operator: Any, context: dict[str, Any]) -> Any:
+    """execute -> TaskDeferred -> the trigger's event -> execute_complete."""
+    trigger = defer(operator, context)
+    return operator.execute_complete(context, first_event(trigger))
