@@ -10,8 +10,10 @@ nothing from the rest of ``airflow_dashscope`` except ``catalog`` and never impo
 Choices where the documents are silent
 --------------------------------------
 Identity and scoping
-  * Any non-empty ``Bearer`` key is accepted unless ``--api-key`` is given. The key is not
-    tied to an account: there is one account (uid ``1654290265984853``).
+  * The CLI accepts any non-empty ``Bearer`` key unless ``--api-key`` is given;
+    ``run_emulator()`` (and so the pytest fixtures) accepts only a generated key, exposed as
+    ``RunningEmulator.api_key``, so a client that drops its key fails (``api_key=None``: any).
+    The key is not tied to an account: there is one account (uid ``1654290265984853``).
   * No ``X-DashScope-WorkSpace`` header means workspace ``llm-8v53etv3hwb8orx1`` (the
     documents' sample id). Files, jobs and deployments are only visible in their workspace;
     from another one they answer like unknown ids (files 400 "File not found.", jobs 404
@@ -91,6 +93,9 @@ Faults
   * Injected errors use the DashScope body (OpenAI body under ``/compatible-mode``): 429
     ``Throttling``, 500 ``InternalError``, 503 ``ServiceUnavailable``; a "drop" sends a 200
     header promising 4096 bytes and a fragment, then the connection is closed.
+  * Success bodies carry no ``status_code`` field (the documents' samples have none).
+  * ``GET /fine-tunes/{id}/stream`` (SDK-only) sends the log lines so far and the status as
+    ``event:result`` frames and ends; it does not follow the job live.
   * Connections are counted as distinct client (host, port) pairs since the last reset.
 """
 
