@@ -169,7 +169,10 @@ def test_doc_formats_match_the_documents_examples() -> None:
 @pytest.fixture(scope="module")
 def emu_server() -> Iterator[Any]:
     with run_emulator(
-        job_seconds=JOB_SECONDS, deploy_seconds=DEPLOY_SECONDS, export_seconds=EXPORT_SECONDS
+        job_seconds=JOB_SECONDS,
+        deploy_seconds=DEPLOY_SECONDS,
+        export_seconds=EXPORT_SECONDS,
+        manual_clock=True,
     ) as server:
         assert urlsplit(server.base_url).hostname in LOOPBACK, server.base_url
         yield server

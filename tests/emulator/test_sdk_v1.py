@@ -79,7 +79,10 @@ PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 @pytest.fixture(scope="module")
 def emu_server() -> Iterator[Any]:
     with run_emulator(
-        job_seconds=JOB_SECONDS, deploy_seconds=DEPLOY_SECONDS, export_seconds=EXPORT_SECONDS
+        job_seconds=JOB_SECONDS,
+        deploy_seconds=DEPLOY_SECONDS,
+        export_seconds=EXPORT_SECONDS,
+        manual_clock=True,
     ) as server:
         yield server
 
