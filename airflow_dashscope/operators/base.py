@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_dashscope.assets import MODELS_ALIAS, emit_model_asset
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.operators._compat import AirflowException, default_deferrable
@@ -51,6 +52,20 @@ class Seen:
     new_log_lines: list[str] = field(default_factory=list)
     log_offset: int = 0
     last_logs: list[str] = field(default_factory=list)
+
+
+def with_models_alias(outlets: Any) -> list[Any]:
+    """The user's outlets plus the models alias, which ``emit_model_asset`` requires: a model's
+    id is known only at run time, so its asset is emitted through the alias."""
+    if outlets is None:
+        declared: list[Any] = []
+    elif isinstance(outlets, (list, tuple)):
+        declared = list(outlets)
+    else:
+        declared = [outlets]
+    if MODELS_ALIAS not in declared:
+        declared.append(MODELS_ALIAS)
+    return declared
 
 
 class DashScopeBaseOperator(BaseOperator):
@@ -91,6 +106,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     :param max_consecutive_errors: transient API errors tolerated in a row while waiting.
     """
 
+    #: Emits the model asset on success: declares the models alias in ``outlets``.
+    emits_model_asset: ClassVar[bool] = False
     #: ``WaitEvent.resource`` of what this operator waits for.
     resource: ClassVar[Resource]
     #: The noun used in log lines and messages.
@@ -106,6 +123,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         max_consecutive_errors: int = 5,
         **kwargs: Any,
     ) -> None:
+        if self.emits_model_asset:
+            kwargs["outlets"] = with_models_alias(kwargs.get("outlets"))
         super().__init__(**kwargs)
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -133,6 +152,10 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     def on_timeout(self, event: WaitEvent) -> None:
         """Called before failing on a timeout (the fine-tune operator cancels its job)."""
+
+    def emit_model(self, context: Context, model_id: str, **extra: Any) -> None:
+        """Record the ``dashscope://`` asset event of a model that is now ready."""
+        emit_model_asset(context, workspace=self.workspace, model_id=model_id, extra=extra)
 
     def accepts_cancel(self) -> bool:
         """True when a CANCELED resource is a successful end for this task."""

@@ -31,6 +31,7 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
 
     template_fields: Sequence[str] = ("job_id", "checkpoint", "model_name", "dashscope_conn_id")
     resource = "checkpoint"
+    emits_model_asset = True
     noun = "checkpoint"
 
     def __init__(
@@ -102,12 +103,10 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
         return Seen("ABSENT", "failed", None, f"job {job_id} no longer lists {checkpoint}")
 
     def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        from airflow_dashscope.assets import emit_model_asset
-
-        emit_model_asset(
+        self.emit_model(
             context,
-            workspace=self.workspace,
-            model_id=result.get("model_name") or self.model_name,
-            extra={"job_id": self.job_id, "checkpoint": result.get("checkpoint")},
+            result.get("model_name") or self.model_name,
+            job_id=self.job_id,
+            checkpoint=result.get("checkpoint"),
         )
         return result

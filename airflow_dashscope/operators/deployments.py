@@ -84,6 +84,7 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         "dashscope_conn_id",
     )
     operator_extra_links = (DashScopeDeploymentLink(),)
+    emits_model_asset = True
 
     def __init__(
         self,
@@ -163,12 +164,10 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         return self.client.find_deployment(self.model_name, name=self.name, suffix=self.suffix)
 
     def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        from airflow_dashscope.assets import emit_model_asset
-
-        emit_model_asset(
+        self.emit_model(
             context,
-            workspace=self.workspace,
-            model_id=result.get("model_name") or self.model_name,
-            extra={"deployed_model": result.get("deployed_model"), "plan": result.get("plan")},
+            result.get("model_name") or self.model_name,
+            deployed_model=result.get("deployed_model"),
+            plan=result.get("plan"),
         )
         return result

@@ -91,6 +91,7 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     template_fields_renderers = {"hyper_parameters": "json"}
     operator_extra_links = (DashScopeFineTuneJobLink(),)
     resource = "fine_tune"
+    emits_model_asset = True
     noun = "fine-tune job"
 
     def __init__(
@@ -216,14 +217,12 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
         return not self.fail_on_cancel
 
     def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        from airflow_dashscope.assets import emit_model_asset
-
         if result.get("finetuned_output"):
-            emit_model_asset(
+            self.emit_model(
                 context,
-                workspace=self.workspace,
-                model_id=result["finetuned_output"],
-                extra={"job_id": result.get("job_id"), "base_model": result.get("base_model")},
+                result["finetuned_output"],
+                job_id=result.get("job_id"),
+                base_model=result.get("base_model"),
             )
         return result
 

@@ -12,10 +12,16 @@ from airflow.triggers.base import BaseTrigger
 from tests.operators.conftest import first_event
 
 
+def execute(operator: Any, context: dict[str, Any]) -> Any:
+    """``operator.execute`` with the operator in the context, as the task runner puts it."""
+    context["task"] = operator
+    return operator.execute(context)
+
+
 def defer(operator: Any, context: dict[str, Any]) -> BaseTrigger:
     """Run ``execute`` up to its deferral; returns the trigger."""
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(context)
+        execute(operator, context)
     assert deferred.value.method_name == "execute_complete"
     return deferred.value.trigger
 

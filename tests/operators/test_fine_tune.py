@@ -15,7 +15,7 @@ from airflow_dashscope.operators import DashScopeFineTuneOperator
 from airflow_dashscope.parameters import JobParameterError
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 from tests.operators.conftest import HYPER, first_event
-from tests.operators.helpers import defer, run_deferred
+from tests.operators.helpers import defer, execute, run_deferred
 
 MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "worker"])
 
@@ -38,7 +38,7 @@ def fine_tune(file_id: str, **options: Any) -> DashScopeFineTuneOperator:
 
 
 def run(op: DashScopeFineTuneOperator, context: dict[str, Any]) -> Any:
-    return run_deferred(op, context) if op.deferrable else op.execute(context)
+    return run_deferred(op, context) if op.deferrable else execute(op, context)
 
 
 @MODES
@@ -70,7 +70,7 @@ def test_the_deferral_carries_an_absolute_deadline_and_no_secret(
 def test_worker_wait_logs_status_changes_and_remote_log_lines(
     file_id: str, make_context: Any, clock_running: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fine_tune(file_id, deferrable=False).execute(make_context())
+    execute(fine_tune(file_id, deferrable=False), make_context())
     log = capsys.readouterr().out
     assert "is RUNNING" in log and "is SUCCEEDED" in log
     remote = [line.split(" | ", 1)[1] for line in log.splitlines() if " | " in line]
@@ -98,7 +98,7 @@ def test_failed_job_fails_the_task_with_code_message_and_logs(
         # The job fails the moment it is created: the worker's first check sees FAILED.
         op.find_or_create_job = _failing(op.find_or_create_job, emu)  # type: ignore[method-assign]
         with pytest.raises(AirflowException) as failed:
-            op.execute(context)
+            execute(op, context)
     text = str(failed.value)
     assert "FAILED" in text and "InvalidParameter" in text and "bad data at line 3" in text
 
@@ -160,7 +160,7 @@ def test_on_kill_cancels_the_job_a_worker_waits_on(
 
     def task() -> None:
         try:
-            op.execute(context)
+            execute(op, context)
         except BaseException as exc:
             outcome.append(exc)
 
@@ -197,7 +197,7 @@ def test_a_new_try_reattaches_to_the_running_job(
     assert op.execute_complete(second, first_event(again))["job_id"] == job_id
     # A third try after success reuses the job without waiting.
     third = make_context()
-    assert fine_tune(file_id).execute(third)["status"] == "SUCCEEDED"
+    assert execute(fine_tune(file_id), third)["status"] == "SUCCEEDED"
     assert emu.counters()["jobs_created"] == 1
 
 
@@ -234,7 +234,7 @@ def test_bad_arguments_fail_before_any_request(
     options: dict[str, Any], problem: str, make_context: Any, emu: RunningEmulator
 ) -> None:
     with pytest.raises(JobParameterError, match=problem):
-        fine_tune("file-1", **options).execute(make_context())
+        execute(fine_tune("file-1", **options), make_context())
     assert emu.counters()["requests_total"] == 0
 
 
@@ -249,7 +249,7 @@ def test_continuing_an_earlier_lora_job_checks_its_settings(
     output = client.get_fine_tune(earlier.job_id).finetuned_output
     op = fine_tune(file_id, model=output, training_type="efficient_sft", hyper_parameters=HYPER)
     with pytest.raises(JobParameterError, match="lora_rank must equal the earlier job's value"):
-        op.execute(make_context())
+        execute(op, make_context())
     assert emu.counters()["jobs_created"] == 1
     ok = fine_tune(file_id, model=output, training_type="efficient_sft", hyper_parameters=lora)
     defer(ok, make_context())
@@ -257,7 +257,7 @@ def test_continuing_an_earlier_lora_job_checks_its_settings(
 
 
 def test_wait_for_completion_false_returns_the_new_job(file_id: str, make_context: Any) -> None:
-    result = fine_tune(file_id, wait_for_completion=False).execute(make_context())
+    result = execute(fine_tune(file_id, wait_for_completion=False), make_context())
     assert result["status"] == "PENDING"
 
 
