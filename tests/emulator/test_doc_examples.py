@@ -495,7 +495,17 @@ def test_checkpoints_doc_example(curl: Curl, succeeded_job: dict[str, Any]) -> N
 def test_export_doc_example(emu: Any, curl: Curl, succeeded_job: dict[str, Any]) -> None:
     job_id = succeeded_job["job_id"]
     checkpoints = ok(curl.get(f"/fine-tunes/{job_id}/checkpoints"))["output"]
-    target = checkpoints[-1]["checkpoint"]  # the oldest one
+    assert len(checkpoints) > 1, "n_epochs=3 with save_strategy=epoch saves more than one"
+    oldest = checkpoints[-1]
+    target = oldest["checkpoint"]
+    # "PENDING: A checkpoint is pending publication and must be published using the Model
+    # Publishing API before you can perform Model Deployment & Invocation."
+    assert oldest["status"] == "PENDING", oldest
+    # "Only exported checkpoints can be deployed."
+    unexported = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": oldest["model_name"]}
+    response = curl.post("/deployments", unexported)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert_shape(ds.DOC_ERROR_RESPONSE, response.json())
 
     response = curl.get(
         f"/fine-tunes/{job_id}/export/{target}", {"model_name": "my-exported-qwen3-8b"}
@@ -504,23 +514,29 @@ def test_export_doc_example(emu: Any, curl: Curl, succeeded_job: dict[str, Any])
     assert_shape(ds.DOC_EXPORT_RESPONSE, body)
     assert body["output"] is True
 
-    def checkpoint_status() -> str:
+    def checkpoint() -> dict[str, Any]:
         items = ok(curl.get(f"/fine-tunes/{job_id}/checkpoints"))["output"]
         (item,) = [c for c in items if c["checkpoint"] == target]
-        return item["status"]
+        return item
 
     seen: list[str] = []
-    advance_until(
+    exported = advance_until(
         emu,
-        checkpoint_status,
-        lambda status: status == "SUCCEEDED",
+        checkpoint,
+        lambda item: item["status"] == "SUCCEEDED",
         step=EXPORT_SECONDS / 10,
         limit=EXPORT_SECONDS * 6,
         seen=seen,
+        key=lambda item: item["status"],
     )
     assert set(seen) <= ds.CHECKPOINT_STATUSES, seen
     order = ["PENDING", "PROCESSING", "SUCCEEDED"]
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen), seen
+    # model_name: "The custom model ID to assign to the published model."
+    assert exported["model_name"] == "my-exported-qwen3-8b", exported
+
+    request = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": exported["model_name"]}
+    check_new_deployment(ok(curl.post("/deployments", request)), request)
 
 
 def test_export_unknown_checkpoint_is_not_found(curl: Curl, succeeded_job: dict[str, Any]) -> None:
@@ -676,3 +692,94 @@ def test_invalid_api_key(emu: Any, method: str, path: str) -> None:
     body = error(response, 401, "InvalidApiKey")
     assert_shape(ds.NOTES_INVALID_API_KEY_RESPONSE, body)
     assert body["message"] == "Invalid API-key provided."
+
+
+def test_missing_training_files_is_invalid_parameter(curl: Curl) -> None:
+    # fine-tune-job-object.txt: 400 InvalidParameter "Missing training files".
+    body = doc_create_body([])
+    del body["training_file_ids"]
+    error(curl.post("/fine-tunes", body), 400, "InvalidParameter")
+
+
+def test_deploy_twice_without_suffix_is_conflict(curl: Curl, succeeded_job: dict[str, Any]) -> None:
+    # fine-tune-job-object.txt: 409 Conflict "Model instance xxxxx already exists, please
+    # specify a suffix"; "Specify a unique suffix for the deployment."
+    request = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": succeeded_job["finetuned_output"]}
+    first = ok(curl.post("/deployments", request))["output"]
+    error(curl.post("/deployments", request), 409, "Conflict")
+    second = ok(curl.post("/deployments", {**request, "suffix": "v2"}))["output"]
+    assert second["deployed_model"] != first["deployed_model"]
+    assert "v2" in second["deployed_model"], second
+
+
+def test_deploy_invalid_capacity_is_invalid_parameter(
+    curl: Curl, succeeded_job: dict[str, Any]
+) -> None:
+    # API-NOTES: 400 InvalidParameter ("Invalid capacity ...").
+    request = {
+        **ds.DOC_DEPLOY_LORA_BODY,
+        "model_name": succeeded_job["finetuned_output"],
+        "capacity": 0,
+    }
+    error(curl.post("/deployments", request), 400, "InvalidParameter")
+
+
+# --------------------------------------------------------------------------------------------
+# Job lifecycle rules stated in the documents
+# --------------------------------------------------------------------------------------------
+
+
+def test_only_one_job_runs_at_a_time(emu: Any, curl: Curl) -> None:
+    # "QUEUING: The job is in the queue. Only one fine-tune job can run at a time."
+    first, second = create_job(curl)["job_id"], create_job(curl)["job_id"]
+    both: list[tuple[str, str]] = []
+
+    def statuses() -> tuple[str, str]:
+        a, b = (ok(curl.get(f"/fine-tunes/{j}"))["output"]["status"] for j in (first, second))
+        both.append((a, b))
+        return a, b
+
+    advance_until(
+        emu, statuses, lambda p: p[0] == "RUNNING", step=JOB_SECONDS / 20, limit=JOB_SECONDS
+    )
+    advance_until(
+        emu,
+        statuses,
+        lambda p: p == ("SUCCEEDED", "SUCCEEDED"),
+        step=JOB_SECONDS / 20,
+        limit=JOB_SECONDS * 6,
+    )
+    assert ("RUNNING", "RUNNING") not in both, both
+    assert any(p == ("RUNNING", "QUEUING") for p in both), both
+    assert any(p == ("SUCCEEDED", "RUNNING") for p in both), both
+
+
+def test_unsupported_training_type_fails_the_job(emu: Any, curl: Curl) -> None:
+    # The support table: Qwen3-8B has no full-parameter CPT ("x"); "If the model for
+    # fine-tuning does not support the ... method, the fine-tuning job will fail."
+    file_id = upload_file(curl)
+    body = {**doc_create_body([file_id]), "training_type": "cpt"}
+    body["hyper_parameters"] = {"n_epochs": 1, "batch_size": 16, "max_length": 8192}
+    job = ok(curl.post("/fine-tunes", body))["output"]
+    done = job_until(emu, curl, job["job_id"], ds.TERMINAL_JOB_STATUSES)
+    assert done["status"] == "FAILED", done
+    assert isinstance(done.get("code"), str) and done["code"], done
+    assert isinstance(done.get("message"), str) and done["message"], done
+    assert_space_time(done["end_time"])
+    assert done.get("usage") is None, "usage: only when SUCCEEDED or CANCELED"
+
+
+def test_twenty_jobs_limit_is_throttling(emu: Any, curl: Curl) -> None:
+    # "A user can have a maximum of 20 running or succeeded fine-tune jobs": 429 Throttling.
+    file_id = upload_file(curl)
+    body = doc_create_body([file_id])
+    body["hyper_parameters"] = {"n_epochs": 1, "batch_size": 16, "max_length": 8192}
+    job_ids = [ok(curl.post("/fine-tunes", body))["output"]["job_id"] for _ in range(20)]
+    emu.advance(21 * (JOB_SECONDS * 1.25 + 1))
+    listed = ok(curl.get("/fine-tunes", {"page_size": "100"}))["output"]["jobs"]
+    assert {j["status"] for j in listed} == {"SUCCEEDED"}, [j["status"] for j in listed]
+
+    error(curl.post("/fine-tunes", body), 429, "Throttling")
+    # "Delete models that you no longer need."
+    ok(curl.delete(f"/fine-tunes/{job_ids[0]}"))
+    ok(curl.post("/fine-tunes", body))

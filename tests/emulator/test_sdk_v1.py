@@ -328,6 +328,17 @@ def test_fine_tune_cancel_and_delete(emu: Any, key: str, train_file: Path) -> No
     assert ok(FineTunes.list(api_key=key)).output.total == 0
 
 
+def test_failed_job_carries_code_and_message(emu: Any, key: str, train_file: Path) -> None:
+    job_id = create_job(emu, key, train_file).output.job_id
+    job_until(emu, key, job_id, {"RUNNING"})
+    emu.fail_job(job_id, "InternalError", "Internal server error!")
+    failed = ok(FineTunes.get(job_id, api_key=key))  # the request itself succeeded
+    assert failed.output.status == "FAILED"
+    assert failed.output.code == "InternalError"
+    assert failed.output.message == "Internal server error!"
+    assert failed.output.end_time
+
+
 def test_errors_reach_the_sdk_as_fields(emu: Any) -> None:
     bad_key = FineTunes.list(api_key="sk-not-the-emulators-key")
     assert (bad_key.status_code, bad_key.code) == (401, "InvalidApiKey"), bad_key

@@ -333,6 +333,22 @@ def test_fine_tune_cancel_and_delete(emu: Any, client: dashscope.Client, train_f
     assert client.fine_tunes.list().total_count == 0
 
 
+def test_failed_job_surfaces_its_code(emu: Any, client: dashscope.Client, train_file: Path) -> None:
+    job_id = create_job(client, train_file).job_id
+    job_until(emu, client, job_id, {"RUNNING"})
+    emu.fail_job(job_id, "InternalError", "Internal server error!")
+
+    failed = client.fine_tunes.get(job_id)  # no exception: the HTTP call succeeded
+    assert failed.status == "FAILED" and failed.finished
+    assert failed.code == "InternalError" and failed.is_error
+    assert failed.message == "Internal server error!"
+
+    with pytest.raises(v2_errors.InternalServerError) as caught:
+        client.fine_tunes.wait(job_id, timeout=60, _sleep=emu.advance)
+    assert caught.value.code == "InternalError"
+    assert caught.value.message == "Internal server error!"
+
+
 def test_invalid_api_key_raises_authentication_error(emu: Any, tmp_path: Path) -> None:
     bad = make_client(emu, tmp_path, api_key="sk-not-the-emulators-key")
     with bad, pytest.raises(v2_errors.AuthenticationError) as caught:
