@@ -345,6 +345,13 @@ def test_errors_reach_the_sdk_as_fields(emu: Any) -> None:
     assert bad_key.message == "Invalid API-key provided."
     missing = FineTunes.get("ft-202511272033-8ae7", api_key=emu.api_key)
     assert (missing.status_code, missing.code) == (404, "NotFound"), missing
+    # The 1.x SDK does not retry: one injected 500 is what the caller sees.
+    emu.inject_fault(kind="error", status=500, count=1, path=r"/fine-tunes$")
+    before = emu.counters()["requests_total"]
+    failed = FineTunes.list(api_key=emu.api_key)
+    assert (failed.status_code, failed.code) == (500, "InternalError"), failed
+    assert failed.message == "Internal server error!"
+    assert emu.counters()["requests_total"] - before == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -357,6 +357,27 @@ def test_invalid_api_key_raises_authentication_error(emu: Any, tmp_path: Path) -
     assert caught.value.message == "Invalid API-key provided."
 
 
+def test_retry_after_is_honoured_on_throttling(emu: Any, tmp_path: Path) -> None:
+    emu.inject_fault(kind="error", status=429, count=1, path=r"/fine-tunes$", retry_after=0)
+    before = emu.counters()["requests_total"]
+    with dashscope.Client(
+        api_key=emu.api_key,
+        base_url=emu.base_url,
+        workspace=WORKSPACE,
+        max_retries=1,
+        timeout=30,
+        config_path=tmp_path / "no-such-config.toml",
+    ) as retrying:
+        listed = retrying.fine_tunes.list()
+    check_envelope(listed)
+    assert emu.counters()["requests_total"] - before == 2, "one 429, one retry"
+
+    emu.inject_fault(kind="error", status=429, count=1, path=r"/fine-tunes$", retry_after=0)
+    with make_client(emu, tmp_path) as once, pytest.raises(v2_errors.RateLimitError) as caught:
+        once.fine_tunes.list()
+    assert (caught.value.status_code, caught.value.code) == (429, "Throttling")
+
+
 # --------------------------------------------------------------------------------------------
 # Deployments
 # --------------------------------------------------------------------------------------------
