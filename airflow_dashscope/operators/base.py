@@ -125,6 +125,9 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     ) -> None:
         if self.emits_model_asset:
             kwargs["outlets"] = with_models_alias(kwargs.get("outlets"))
+        # The result is a dict: each key also becomes its own XCom, so that
+        # ``task.output["finetuned_output"]`` chains the next step.
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable

@@ -31,6 +31,7 @@ class DashScopeInvokeModelOperator(DashScopeBaseOperator):
         parameters: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("multiple_outputs", True)  # ``invoke.output["text"]``
         super().__init__(**kwargs)
         self.model = model
         self.messages = messages
