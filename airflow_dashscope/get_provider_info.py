@@ -35,21 +35,31 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_dashscope.operators.files",
                     "airflow_dashscope.operators.fine_tune",
+                    "airflow_dashscope.operators.checkpoints",
                     "airflow_dashscope.operators.deployments",
                     "airflow_dashscope.operators.invoke",
+                    "airflow_dashscope.operators.cleanup",
                 ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "DashScope",
-                "python-modules": ["airflow_dashscope.sensors.dashscope"],
+                "python-modules": [
+                    "airflow_dashscope.sensors.fine_tune",
+                    "airflow_dashscope.sensors.checkpoint",
+                    "airflow_dashscope.sensors.deployment",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "DashScope",
-                "python-modules": ["airflow_dashscope.triggers.dashscope"],
+                "python-modules": [
+                    "airflow_dashscope.triggers.fine_tune",
+                    "airflow_dashscope.triggers.checkpoint",
+                    "airflow_dashscope.triggers.deployment",
+                ],
             }
         ],
         "extra-links": [
