@@ -42,6 +42,10 @@ What the 1.x SDK sends and requires (read from ``dashscope/files.py``,
   ``DeploymentList`` ``output.{page_no, page_size, total, deployments[]}``; the cancel/delete
   results (``FineTuneCancel``, ``FineTuneDelete``, ``DeploymentDelete``) need ``output`` to
   be an object (``{"status": ...}``), never a bare value.
+* ``Generation.call(model=, messages=, result_format="message", stream=)`` (used here on a
+  deployment): ``POST /services/aigc/text-generation/generation`` with ``{"model", "input":
+  {"messages"}, "parameters": {...}}``; streaming adds ``X-DashScope-SSE: enable`` and reads
+  ``data:`` frames (``output.choices``, ``usage``); an unknown model is 404 ``ModelNotFound``.
 * Errors: a non-200 JSON body ``{code, message, request_id}`` becomes ``status_code``,
   ``code``, ``message``, ``request_id`` of the result (no exception).
 """
@@ -420,6 +424,52 @@ def test_deployments_deploy_get_list_scale_delete(emu: Any, key: str, train_file
 
     missing = Deployments.get("qwen3-8b-ft-209901010000-dead-00000000", api_key=key)
     assert (missing.status_code, missing.code) == (404, "NotFound"), missing
+
+
+def test_generation_on_a_deployment(emu: Any, key: str, train_file: Path) -> None:
+    """``dashscope.Generation`` (1.x) invokes the deployed model, plain and streamed."""
+    job_id = create_job(emu, key, train_file).output.job_id
+    model = job_until(emu, key, job_id, {"SUCCEEDED"}).output.finetuned_output
+    deployment = ok(Deployments.call(model=model, capacity=1, api_key=key))
+    deployed_model = deployment.output.deployed_model
+    advance_until(
+        emu,
+        lambda: ok(Deployments.get(deployed_model, api_key=key)),
+        lambda d: d.output.status == "RUNNING",
+        step=DEPLOY_SECONDS / 10,
+        limit=DEPLOY_SECONDS * 6,
+    )
+    messages = [{"role": "user", "content": "Who are you?"}]
+
+    reply = ok(
+        dashscope.Generation.call(
+            model=deployed_model, messages=messages, result_format="message", api_key=key
+        )
+    )
+    choice = reply.output.choices[0]
+    assert choice.finish_reason == "stop"
+    assert choice.message.role == "assistant" and choice.message.content
+    assert reply.usage.total_tokens == reply.usage.input_tokens + reply.usage.output_tokens
+
+    chunks = list(
+        dashscope.Generation.call(
+            model=deployed_model,
+            messages=messages,
+            result_format="message",
+            stream=True,
+            incremental_output=True,
+            api_key=key,
+        )
+    )
+    assert chunks and all(c.status_code == 200 for c in chunks), chunks
+    assert chunks[-1].output.choices[0].finish_reason == "stop"
+    streamed = "".join(c.output.choices[0].message.content for c in chunks)
+    assert streamed == choice.message.content
+
+    unknown = dashscope.Generation.call(
+        model="qwen3-8b-ft-209901010000-dead", messages=messages, api_key=key
+    )
+    assert unknown.status_code == 404 and unknown.code == "ModelNotFound", unknown
 
 
 def test_sdk_globals_are_restored() -> None:

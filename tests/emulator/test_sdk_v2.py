@@ -42,6 +42,9 @@ What the v2 client sends and requires (read from ``dashscope/v2/client.py``, ``_
   of a file arrives as 400 and is re-raised as ``NotFoundError`` only when its message says
   "not found"/"not exist"/"no such file". ``JobStatus`` (cancel/delete) reads
   ``output.status``.
+* ``client.chat.completions.create(model=, messages=, stream=)`` with the default ``native``
+  protocol goes to the same native generation endpoint (``result_format: message``) and reads
+  ``output.choices`` / ``usage``; used here on a RUNNING deployment.
 """
 
 from __future__ import annotations
@@ -423,6 +426,35 @@ def test_deployments_create_get_list_scale_delete(
 
     with pytest.raises(v2_errors.NotFoundError):
         client.deployments.get("qwen3-8b-ft-209901010000-dead-00000000")
+
+
+def test_chat_completions_on_a_deployment(
+    emu: Any, client: dashscope.Client, train_file: Path
+) -> None:
+    """``client.chat.completions`` (native protocol) invokes the deployed model."""
+    job_id = create_job(client, train_file).job_id
+    model = job_until(emu, client, job_id, {"SUCCEEDED"}).finetuned_model
+    assert model
+    deployed_model = client.deployments.create(model=model, capacity=1).deployed_model
+    assert deployed_model
+    deployment_until(emu, client, deployed_model, 1)
+    messages = [{"role": "user", "content": "Who are you?"}]
+
+    reply = client.chat.completions.create(model=deployed_model, messages=messages)
+    check_envelope(reply)
+    choice = reply.choices[0]
+    assert choice.finish_reason == "stop"
+    assert choice.message.role == "assistant" and choice.message.content
+    assert reply.usage.total_tokens == reply.usage.input_tokens + reply.usage.output_tokens
+
+    stream = client.chat.completions.create(model=deployed_model, messages=messages, stream=True)
+    chunks = list(stream)
+    assert chunks and chunks[-1].choices[0].finish_reason == "stop"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == choice.message.content
+
+    with pytest.raises(v2_errors.NotFoundError) as caught:
+        client.chat.completions.create(model="qwen3-8b-ft-209901010000-dead", messages=messages)
+    assert caught.value.code == "ModelNotFound"
 
 
 # --------------------------------------------------------------------------------------------
