@@ -69,9 +69,10 @@ def client_config_from(
     conn: ConnectionLike, environ: Mapping[str, str] | None = None
 ) -> ClientConfig:
     extras = conn.extra_dejson or {}
+    timeout, max_retries = _extra(extras, "timeout"), _extra(extras, "max_retries")
     try:
-        timeout = float(_extra(extras, "timeout") or 60.0)
-        max_retries = int(_extra(extras, "max_retries") or RetryPolicy.max_retries)
+        timeout = 60.0 if timeout is None else float(timeout)
+        max_retries = RetryPolicy.max_retries if max_retries is None else int(max_retries)
     except (TypeError, ValueError) as exc:
         raise DashScopeConfigError(
             f"Connection {conn.conn_id!r}: extras timeout and max_retries must be numbers."

@@ -102,3 +102,8 @@ def test_the_key_is_masked_and_never_printed(
     texts = [repr(client), repr(client.config), str(client.config.api_key), caplog.text]
     assert all(key not in text for text in texts)
     hook.close()
+
+
+def test_zero_retries_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_connection(monkeypatch, "ds", password="k", extra={"max_retries": 0})
+    assert DashScopeHook("ds").client_config().retry.max_retries == 0

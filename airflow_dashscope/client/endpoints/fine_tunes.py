@@ -144,8 +144,12 @@ def delete_fine_tune(job_id: str) -> Flow[OperationStatus]:
     return single(ApiRequest("DELETE", f"/fine-tunes/{segment(job_id)}"), _parse_operation)
 
 
-def get_fine_tune_logs(job_id: str, *, offset: int = 0, line: int = 1000) -> Flow[JobLogs]:
-    """Log lines ``offset`` (0-based) onwards, at most ``line`` of them, and the total."""
+def get_fine_tune_logs(job_id: str, *, offset: int = 1, line: int = 1000) -> Flow[JobLogs]:
+    """At most ``line`` log lines from line number ``offset`` on, and the total so far.
+
+    ``offset`` counts from 1 like the official SDKs; the documents' example sends 0, which
+    the service reads as the first line too.
+    """
     request = ApiRequest(
         "GET",
         f"/fine-tunes/{segment(job_id)}/logs",
