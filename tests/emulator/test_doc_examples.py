@@ -783,3 +783,104 @@ def test_twenty_jobs_limit_is_throttling(emu: Any, curl: Curl) -> None:
     # "Delete models that you no longer need."
     ok(curl.delete(f"/fine-tunes/{job_ids[0]}"))
     ok(curl.post("/fine-tunes", body))
+
+
+# --------------------------------------------------------------------------------------------
+# Invocation variants (API-NOTES.md "Invocation")
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def running_deployment(emu: Any, curl: Curl, succeeded_job: dict[str, Any]) -> str:
+    request = {**ds.DOC_DEPLOY_LORA_BODY, "model_name": succeeded_job["finetuned_output"]}
+    deployed_model: str = ok(curl.post("/deployments", request))["output"]["deployed_model"]
+    deployment_until(emu, curl, deployed_model, "RUNNING")
+    return deployed_model
+
+
+def sse_frames(text: str) -> list[dict[str, str]]:
+    """Split an SSE body into frames of ``field -> value`` (comment lines kept under ':')."""
+    frames = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        frame: dict[str, str] = {}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                frame[":"] = line[1:]
+            elif ":" in line:
+                name, _, value = line.partition(":")
+                frame[name] = value
+        if frame:
+            frames.append(frame)
+    return frames
+
+
+def test_invoke_result_format_text(curl: Curl, running_deployment: str) -> None:
+    body = {**ds.DOC_INVOKE_BODY, "model": running_deployment}
+    body["parameters"] = {"result_format": "text"}
+    out = ok(curl.post("/services/aigc/text-generation/generation", body))
+    assert isinstance(out["output"]["text"], str) and out["output"]["text"]
+    assert out["output"]["finish_reason"] == "stop"
+    assert "choices" not in out["output"], out
+
+
+@pytest.mark.parametrize(
+    "stream_header", [{"X-DashScope-SSE": "enable"}, {"Accept": "text/event-stream"}]
+)
+def test_invoke_streaming_frames(
+    curl: Curl, running_deployment: str, stream_header: dict[str, str]
+) -> None:
+    body = {**ds.DOC_INVOKE_BODY, "model": running_deployment}
+    response = curl.client.post(
+        curl.url("/services/aigc/text-generation/generation"),
+        content=json.dumps(body).encode(),
+        headers={**curl.json_headers(), **stream_header},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream"), response.headers
+    frames = sse_frames(response.text)
+    assert frames, response.text
+    for n, frame in enumerate(frames, start=1):
+        assert frame.get("id") == str(n), frame
+        assert frame.get("event") == "result", frame
+        assert frame.get(":") == "HTTP_STATUS/200", frame
+        data = json.loads(frame["data"])
+        assert_shape(ds.NOTES_GENERATION_MESSAGE_RESPONSE, data)
+    assert json.loads(frames[-1]["data"])["output"]["choices"][0]["finish_reason"] == "stop"
+
+    unknown = {**body, "model": "qwen3-8b-ft-209901010000-dead"}
+    response = curl.client.post(
+        curl.url("/services/aigc/text-generation/generation"),
+        content=json.dumps(unknown).encode(),
+        headers={**curl.json_headers(), **stream_header},
+    )
+    frames = sse_frames(response.text)
+    assert [f.get("event") for f in frames] == ["error"], response.text
+    assert_shape(ds.DOC_ERROR_RESPONSE, json.loads(frames[0]["data"]))
+    assert json.loads(frames[0]["data"])["code"] == "ModelNotFound"
+
+
+def test_invoke_unknown_model_is_model_not_found(curl: Curl) -> None:
+    body = {**ds.DOC_INVOKE_BODY, "model": "qwen3-8b-ft-209901010000-dead"}
+    error(curl.post("/services/aigc/text-generation/generation", body), 404, "ModelNotFound")
+
+
+def test_openai_compatible_chat_completion(emu: Any, curl: Curl, running_deployment: str) -> None:
+    url = f"{emu.compatible_base_url}/chat/completions"
+    assert urlsplit(url).hostname in LOOPBACK
+    body = {"model": running_deployment, "messages": ds.DOC_INVOKE_BODY["input"]["messages"]}
+    response = curl.client.post(url, json=body, headers=curl.json_headers())
+    assert response.status_code == 200, response.text
+    completion = response.json()
+    assert completion["id"].startswith("chatcmpl-"), completion
+    assert completion["object"] == "chat.completion"
+    choice = completion["choices"][0]
+    assert choice["message"]["role"] == "assistant" and choice["message"]["content"]
+    assert choice["finish_reason"] == "stop"
+    usage = completion["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+    response = curl.client.post(
+        url, json={**body, "model": "qwen3-8b-ft-209901010000-dead"}, headers=curl.json_headers()
+    )
+    assert response.status_code == 404, response.text
+    assert set(response.json()["error"]) >= {"message", "type", "param", "code"}, response.text
