@@ -92,7 +92,8 @@ Generation
 Faults
   * Injected errors use the DashScope body (OpenAI body under ``/compatible-mode``): 429
     ``Throttling``, 500 ``InternalError``, 503 ``ServiceUnavailable``; a "drop" sends a 200
-    header promising 4096 bytes and a fragment, then the connection is closed.
+    header promising 4096 bytes and a fragment, then the connection is closed. A
+    "drop_after" first lets the request take effect (a job is created), then drops.
   * Success bodies carry no ``status_code`` field (the documents' samples have none).
   * ``GET /fine-tunes/{id}/stream`` (SDK-only) sends the log lines so far and the status as
     ``event:result`` frames and ends; it does not follow the job live.

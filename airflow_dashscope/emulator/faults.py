@@ -3,7 +3,9 @@
 A raw middleware (not ``BaseHTTPMiddleware``) is used because two faults need control of the
 ASGI messages themselves: a *delay* must happen before the app runs, and a *drop* must start a
 response and then abandon it, which makes uvicorn close the socket mid-body so the client sees
-a broken response (httpx raises ``RemoteProtocolError``). Control paths (``/__emulator__``) are
+a broken response (httpx raises ``RemoteProtocolError``). A *drop_after* lets the app act on
+the request first (a job is created) and loses its answer: the ambiguous failure a client's
+create must reconcile. Control paths (``/__emulator__``) are
 never faulted nor counted.
 """
 
@@ -24,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .errors import DEFAULT_MESSAGES, STATUS_CODES, error_body
 
 CONTROL_PREFIX = "/__emulator__"
-FAULT_KINDS = ("error", "delay", "drop")
+FAULT_KINDS = ("error", "delay", "drop", "drop_after")
 
 
 @dataclass
@@ -153,6 +155,10 @@ async def _drain(receive: Receive) -> None:
             return
 
 
+async def _discard(message: Any) -> None:
+    """A ``send`` that loses the app's answer (for ``drop_after``)."""
+
+
 class FaultMiddleware:
     """Counts every API request, then applies the first armed fault that matches it."""
 
@@ -180,8 +186,11 @@ class FaultMiddleware:
         if rule.kind == "delay":
             await asyncio.sleep(rule.delay)
             await self.app(scope, receive, send)
-        elif rule.kind == "drop":
-            await _drain(receive)
+        elif rule.kind in ("drop", "drop_after"):
+            if rule.kind == "drop_after":
+                await self.app(scope, receive, _discard)
+            else:
+                await _drain(receive)
             # Promise a body, deliver a fragment, return: uvicorn then closes the connection.
             await send(
                 {

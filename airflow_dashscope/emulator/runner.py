@@ -68,7 +68,7 @@ class RunningEmulator:
         return self.emulator.advance(seconds)
 
     def inject_fault(self, **options: Any) -> dict[str, Any]:
-        """Arm a fault: ``kind`` (error|delay|drop), ``status``, ``count``, ``method``,
+        """Arm a fault: ``kind`` (error|delay|drop|drop_after), ``status``, ``count``, ``method``,
         ``path`` (regex searched in the URL path), ``retry_after``, ``delay``, ``code``,
         ``message``."""
         return self.emulator.inject_fault(**options)

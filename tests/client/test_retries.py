@@ -116,3 +116,37 @@ def test_one_pooled_connection_serves_many_calls(
     for _ in range(20):
         api("list_fine_tunes_page")
     assert dashscope_emulator.counters()["connections"] == 1
+
+
+def test_a_create_whose_answer_is_lost_is_found_again_not_repeated(
+    api: Call, dashscope_emulator: RunningEmulator, training_file: Path
+) -> None:
+    """The server made the job but the answer never came back: find it, make no second."""
+    file_id = api("upload_file", training_file)
+    dashscope_emulator.inject_fault(kind="drop_after", count=1, method="POST", path="/fine-tunes$")
+    job = api("create_fine_tune", "qwen3-8b", [file_id], hyper_parameters=HYPER, job_name="n2")
+    assert dashscope_emulator.counters()["jobs_created"] == 1
+    assert _requests(dashscope_emulator, CREATE_JOB) == 1
+    assert [j.job_id for j in api("list_fine_tunes")] == [job.job_id]
+
+
+def test_a_user_job_name_reused_across_runs_is_not_mistaken_for_the_lost_create(
+    api: Call, dashscope_emulator: RunningEmulator, training_file: Path
+) -> None:
+    file_id = api("upload_file", training_file)
+    older = api("create_fine_tune", "qwen3-8b", [file_id], hyper_parameters=HYPER, job_name="n3")
+    dashscope_emulator.inject_fault(kind="drop_after", count=1, method="POST", path="/fine-tunes$")
+    newer = api("create_fine_tune", "qwen3-8b", [file_id], hyper_parameters=HYPER, job_name="n3")
+    assert newer.job_id != older.job_id
+    assert dashscope_emulator.counters()["jobs_created"] == 2
+
+
+def test_a_deployment_whose_answer_is_lost_is_not_made_twice(
+    api: Call, dashscope_emulator: RunningEmulator
+) -> None:
+    dashscope_emulator.inject_fault(kind="drop_after", count=1, method="POST", path="/deployments$")
+    deployment = api(
+        "create_deployment", "qwen-plus-2025-12-01", plan="mu", deploy_spec="MU1", name="d1"
+    )
+    assert dashscope_emulator.counters()["deployments_created"] == 1
+    assert [d.deployed_model for d in api("list_deployments")] == [deployment.deployed_model]
