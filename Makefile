@@ -36,7 +36,7 @@ test-floor:
 	$(MAKE) pytest VENV=$(FLOOR_VENV) AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
 
 demo: venv
-	$(PY) -m example_dags.run_demo
+	$(PY) example_dags/run_demo.py
 
 bench: venv
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -43,6 +43,7 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
         "purpose",
         "description",
         "training_type",
+        "n_epochs",
         "dashscope_conn_id",
     )
 
@@ -80,8 +81,10 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
     def check_data(self, source: Any) -> None:
         from airflow_dashscope.datasets import validate_training_file
 
+        # A template renders to text unless the DAG renders native objects.
+        n_epochs = int(self.n_epochs) if isinstance(self.n_epochs, str) else self.n_epochs
         report = validate_training_file(
-            source, self.training_type, thinking=self.thinking, n_epochs=self.n_epochs
+            source, self.training_type, thinking=self.thinking, n_epochs=n_epochs
         )
         if not report.ok:
             raise AirflowException(f"Not uploading invalid training data:\n{report.summary()}")

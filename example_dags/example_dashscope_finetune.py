@@ -1,0 +1,106 @@
+"""Fine-tune a Qwen model on DashScope, publish it, deploy it and ask it a question.
+
+upload (validated first) -> fine-tune -> export the latest checkpoint -> deploy -> invoke,
+with the deployment removed again at the end (a teardown: it runs even if invoke fails).
+
+Trigger it from the UI with other params (model, data file, epochs...), or on a schedule.
+Every waiting step defers to the triggerer, so a multi-hour fine-tune holds no worker slot.
+Point the ``dashscope_default`` connection at the real service, or at the local emulator
+(``python -m airflow_dashscope.emulator``) to try it offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from airflow_dashscope.operators import (
+    DashScopeDeleteDeploymentOperator,
+    DashScopeDeployModelOperator,
+    DashScopeExportCheckpointOperator,
+    DashScopeFineTuneOperator,
+    DashScopeInvokeModelOperator,
+    DashScopeUploadFileOperator,
+)
+
+SAMPLE_DATA = Path(__file__).parent / "data" / "sft_sample.jsonl"
+
+with DAG(
+    dag_id="example_dashscope_finetune",
+    description="Upload -> fine-tune -> export -> deploy -> invoke a Qwen model on DashScope",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    render_template_as_native_obj=True,
+    tags=["dashscope", "fine-tuning", "example"],
+    default_args={"dashscope_conn_id": "dashscope_default", "retries": 1},
+    params={
+        "model": Param("qwen3-8b", type="string", description="Base model to fine-tune"),
+        "training_file": Param(str(SAMPLE_DATA), type="string", description="JSONL data"),
+        "training_type": Param(
+            "efficient_sft", enum=["sft", "efficient_sft", "cpt", "dpo_full", "dpo_lora"]
+        ),
+        "n_epochs": Param(2, type="integer", minimum=1, maximum=20),
+        "question": Param("What is a deferrable operator?", type="string"),
+    },
+) as dag:
+    upload = DashScopeUploadFileOperator(
+        task_id="upload_training_data",
+        file_path="{{ params.training_file }}",
+        training_type="{{ params.training_type }}",
+        n_epochs="{{ params.n_epochs }}",
+        description="training data of run {{ run_id }}",
+    )
+
+    fine_tune = DashScopeFineTuneOperator(
+        task_id="fine_tune",
+        model="{{ params.model }}",
+        training_file_ids=[upload.output],
+        training_type="{{ params.training_type }}",
+        hyper_parameters={
+            "n_epochs": "{{ params.n_epochs }}",
+            "batch_size": 4,
+            "max_length": 2048,
+            "learning_rate": "1e-4",
+            "save_strategy": "epoch",
+        },
+        job_name="example-ft",
+        deferrable=True,
+        poll_interval=2,
+        timeout=pendulum.duration(hours=12),
+    )
+
+    export = DashScopeExportCheckpointOperator(
+        task_id="export_checkpoint",
+        job_id=fine_tune.output["job_id"],
+        checkpoint="latest",
+        model_name="{{ params.model }}-example-{{ ds_nodash }}",
+        deferrable=True,
+        poll_interval=2,
+    )
+
+    deploy = DashScopeDeployModelOperator(
+        task_id="deploy",
+        model_name=export.output["model_name"],
+        plan="lora",
+        capacity=1,
+        name="example-ft",
+        deferrable=True,
+        poll_interval=2,
+    )
+
+    invoke = DashScopeInvokeModelOperator(
+        task_id="invoke",
+        model=deploy.output["deployed_model"],
+        messages=[{"role": "user", "content": "{{ params.question }}"}],
+        parameters={"temperature": 0.2},
+    )
+
+    remove_deployment = DashScopeDeleteDeploymentOperator(
+        task_id="remove_deployment",
+        deployed_model=deploy.output["deployed_model"],
+    ).as_teardown(setups=deploy)
+
+    upload >> fine_tune >> export >> deploy >> invoke >> remove_deployment
