@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dataset_helpers import GOOD_CHAT, write_lines
+from .dataset_helpers import GOOD_CHAT, write_lines
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataset_helpers import validate_lines
+from .dataset_helpers import validate_lines
 
 SFT = {
     "messages": [

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataset_helpers import assert_only_problem, validate_lines
+
+from .dataset_helpers import assert_only_problem, validate_lines
 
 
 def dpo(**changes: Any) -> dict[str, Any]:

@@ -6,9 +6,10 @@ import io
 from collections.abc import Callable
 
 import pytest
-import tiny_images as img
 
 from airflow_dashscope.datasets.images import ImageHeaderError, ImageSize, read_image_size
+
+from . import tiny_images as img
 
 
 def size_of(data: bytes) -> ImageSize:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dataset_helpers import GOOD_CHAT, assert_only_problem, validate_lines, write_lines
 
 from airflow_dashscope.datasets import jsonl, validate_training_file
+
+from .dataset_helpers import GOOD_CHAT, assert_only_problem, validate_lines, write_lines
 
 
 def test_blank_line_is_reported_with_its_number(tmp_path: Path) -> None:

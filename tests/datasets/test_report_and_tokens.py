@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from dataset_helpers import GOOD_CHAT, chat, validate_lines, write_lines
 
 from airflow_dashscope.datasets import TrainingDataError, validate_training_file
 from airflow_dashscope.datasets.tokens import estimate_text_tokens
+
+from .dataset_helpers import GOOD_CHAT, chat, validate_lines, write_lines
 
 
 def test_problems_are_capped_but_all_counted(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dataset_helpers import GOOD_CHAT, assert_only_problem, chat, validate_lines
+
+from .dataset_helpers import GOOD_CHAT, assert_only_problem, chat, validate_lines
 
 
 def one(tmp_path: Path, line: Any, **options: Any) -> Any:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dataset_helpers import assert_only_problem, chat, validate_lines
+
+from .dataset_helpers import assert_only_problem, chat, validate_lines
 
 GOOD = "<think>\nreasoning\n</think>\n\nanswer"
 

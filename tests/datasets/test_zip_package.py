@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tiny_images as img
-from dataset_helpers import assert_only_problem, find_problem
 
 from airflow_dashscope.datasets import validate_training_file, zip_package
+
+from . import tiny_images as img
+from .dataset_helpers import assert_only_problem, find_problem
 
 LINE = {
     "messages": [
