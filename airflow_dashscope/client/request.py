@@ -46,17 +46,20 @@ class UploadPart:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        source = self.source
-        if isinstance(source, (str, os.PathLike)):
+        source: Any = self.source
+        if isinstance(source, io.IOBase) or hasattr(source, "read"):
+            if source.seekable():
+                source.seek(0)
+            yield source
+        elif isinstance(source, str):
             with open(source, "rb") as handle:
                 yield handle
-        elif isinstance(source, (io.IOBase, io.BufferedIOBase)) or hasattr(source, "read"):
-            stream: Any = source
-            if stream.seekable():
-                stream.seek(0)
-            yield stream
-        else:
+        elif callable(getattr(source, "open", None)):
+            # pathlib paths and ObjectStoragePath (whose fspath may be a URL, not a file).
             with source.open("rb") as handle:
+                yield handle
+        else:
+            with open(source, "rb") as handle:
                 yield handle
 
 

@@ -51,6 +51,35 @@ class DashScopeHook(BaseHook):
             "placeholders": {"host": "https://dashscope.aliyuncs.com/api/v1"},
         }
 
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields of Airflow 3.1's form (3.2+ reads ``conn-fields`` instead).
+
+        Only called where the FAB UI packages are installed, so they are imported here.
+        """
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import BooleanField, IntegerField, StringField
+        from wtforms.validators import Optional
+
+        def text(label: str) -> Any:
+            return StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+
+        def number(label: str) -> Any:
+            return IntegerField(
+                lazy_gettext(label), validators=[Optional()], widget=BS3TextFieldWidget()
+            )
+
+        return {
+            "workspace": text("Workspace ID"),
+            "region": text("Region (cn-beijing or ap-southeast-1)"),
+            "timeout": number("Timeout (seconds)"),
+            "max_retries": number("Max retries"),
+            "allow_insecure_http": BooleanField(
+                lazy_gettext("Allow plain http to a non-loopback host")
+            ),
+        }
+
     def client_config(self) -> ClientConfig:
         conn: ConnectionLike = self.get_connection(self.dashscope_conn_id)
         return _mask(client_config_from(conn))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk.execution_time.context import OutletEventAccessors
 from airflow.triggers.base import BaseTrigger
 
 from airflow_dashscope.client import DashScopeClient
@@ -71,18 +72,6 @@ class FakeTaskInstance:
         return json.loads(self.xcoms[key])
 
 
-class OutletEvents(dict):
-    """``context["outlet_events"]``: one record of extras per asset (or alias) key."""
-
-    def __missing__(self, key: Any) -> Any:
-        from types import SimpleNamespace
-
-        value = SimpleNamespace(extra={}, added=[])
-        value.add = lambda asset, extra=None: value.added.append((asset, extra))
-        self[key] = value
-        return value
-
-
 @pytest.fixture
 def make_context() -> Callable[..., dict[str, Any]]:
     """``make_context()``: a fresh context (a new try: XComs empty) for one task instance."""
@@ -90,7 +79,7 @@ def make_context() -> Callable[..., dict[str, Any]]:
     def make(task_id: str = "task", run_id: str = "manual__1") -> dict[str, Any]:
         return {
             "ti": FakeTaskInstance(task_id, run_id),
-            "outlet_events": OutletEvents(),
+            "outlet_events": OutletEventAccessors(),
             "run_id": run_id,
         }
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+
+try:  # Airflow >= 3.2
+    from airflow.sdk.exceptions import TaskDeferred
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined]
 from airflow.triggers.base import BaseTrigger
 
 from tests.operators.conftest import first_event

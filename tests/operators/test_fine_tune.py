@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_dashscope.assets import MODELS_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.operators import DashScopeFineTuneOperator
@@ -51,6 +52,9 @@ def test_success_returns_the_job_and_pushes_its_id(
     assert result["finetuned_output"] and result["usage"]
     assert context["ti"].xcom("job_id") == result["job_id"]
     assert emu.counters()["jobs_created"] == 1
+    (event,) = context["outlet_events"][MODELS_ALIAS].asset_alias_events
+    assert event.dest_asset_key.uri.endswith(f"/models/{result['finetuned_output']}")
+    assert event.extra["job_id"] == result["job_id"]
 
 
 def test_the_deferral_carries_an_absolute_deadline_and_no_secret(
