@@ -76,7 +76,8 @@ with DAG(
         task_id="export_checkpoint",
         job_id=fine_tune.output["job_id"],
         checkpoint="latest",
-        model_name="{{ params.model }}-example-{{ ds_nodash }}",
+        # Manual runs have no logical date in Airflow 3: name the export after run_after.
+        model_name="{{ params.model }}-example-{{ dag_run.run_after.strftime('%Y%m%d%H%M%S') }}",
         deferrable=True,
         poll_interval=2,
     )
