@@ -25,20 +25,6 @@ def server() -> Iterator[RunningEmulator]:
         yield running
 
 
-@pytest.fixture
-def emu(server: RunningEmulator) -> RunningEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}
-    ) as c:
-        yield c
-
-
 def upload(
     client: httpx.Client, content: bytes = LINE * 40, name: str = "a.jsonl", **headers: str
 ) -> str:

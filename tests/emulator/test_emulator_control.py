@@ -23,26 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningEmulator]:
-    with run_emulator(manual_clock=True) as running:
-        yield running
-
-
-@pytest.fixture
-def emu(server: RunningEmulator) -> RunningEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}
-    ) as c:
-        yield c
-
-
 def upload(client: httpx.Client) -> str:
     r = client.post("/files", files=[("files", ("a.jsonl", LINE * 10))])
     return str(r.json()["data"]["uploaded_files"][0]["file_id"])

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from airflow_dashscope.emulator import RunningEmulator, run_emulator
+from airflow_dashscope.emulator import RunningEmulator
 
 LINE = (
     b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n'
 )
 GEN = "/services/aigc/text-generation/generation"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningEmulator]:
-    with run_emulator(manual_clock=True) as running:
-        yield running
-
-
-@pytest.fixture
-def emu(server: RunningEmulator) -> RunningEmulator:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(emu: RunningEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}
-    ) as c:
-        yield c
 
 
 def error(r: httpx.Response, status: int, code: str) -> str:
