@@ -2,17 +2,16 @@
 
 Waiting happens in one of two places with the same outcome: in the triggerer
 (``deferrable=True``: the operator defers to the resource's trigger and resumes in
-``execute_complete``) or on the worker (``deferrable=False``: :meth:`wait_on_worker`
-polls with the blocking client). Both end in a :class:`~airflow_dashscope.waiting.WaitEvent`
-that :meth:`DashScopeWaitingOperator.finish` turns into a return value or a task failure, so
-the two modes cannot drift apart.
+``execute_complete``) or on the worker (``deferrable=False``: :meth:`wait_on_worker` runs
+that same trigger's polling loop on a short-lived event loop). Both end in a
+:class:`~airflow_dashscope.waiting.WaitEvent` that :meth:`DashScopeWaitingOperator.finish`
+turns into a return value or a task failure, so the two modes cannot drift apart.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,38 +19,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_dashscope.assets import MODELS_ALIAS, emit_model_asset
-from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.operators._compat import AirflowException, default_deferrable
+from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 from airflow_dashscope.waiting import (
-    EventStatus,
-    Outcome,
     Resource,
     WaitEvent,
     deadline,
-    is_transient,
-    time_left,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.triggers.base import BaseTrigger
 
     from airflow_dashscope.client import DashScopeClient
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What one worker-side check saw (the blocking twin of a trigger poll)."""
-
-    status: str
-    outcome: Outcome
-    result: dict[str, Any] | None
-    #: Why it ended, for failed/canceled outcomes (a failed job's code and message).
-    reason: str = ""
-    new_log_lines: list[str] = field(default_factory=list)
-    log_offset: int = 0
-    last_logs: list[str] = field(default_factory=list)
 
 
 def with_models_alias(outlets: Any) -> list[Any]:
@@ -141,12 +122,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
-    ) -> BaseTrigger:
+    ) -> DashScopeBaseTrigger:
         """The trigger that waits for ``resource_id`` in the triggerer."""
-        raise NotImplementedError
-
-    def observe(self, resource_id: str, log_offset: int) -> Seen:
-        """One status check with the blocking client (the worker-side twin of a trigger poll)."""
         raise NotImplementedError
 
     def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
@@ -183,58 +160,14 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     def wait_on_worker(
         self, resource_id: str, end_time: float | None, log_offset: int
     ) -> WaitEvent:
-        """Poll with the blocking client until the resource settles, the deadline passes or
-        errors pile up; the same decisions as the triggers' loop, on the worker."""
-        errors = 0
-        last: Seen | None = None
+        """Wait on the worker with the trigger's own polling loop, so both modes decide (and
+        log) alike: one definition of how to wait, run here on a short-lived event loop."""
+        trigger = self.trigger_for(resource_id, end_time=end_time, log_offset=log_offset)
+        return asyncio.run(self._wait_with(trigger))
 
-        def event(status: EventStatus, message: str) -> WaitEvent:
-            return WaitEvent(
-                status=status,
-                resource=self.resource,
-                id=resource_id,
-                message=message,
-                result=last.result if last else None,
-                log_offset=last.log_offset if last else log_offset,
-                last_logs=list(last.last_logs) if last else [],
-            )
-
-        what = f"DashScope {self.noun} {resource_id}"
-        while True:
-            try:
-                seen = self.observe(resource_id, last.log_offset if last else log_offset)
-            except DashScopeError as error:
-                if not is_transient(error):
-                    return event("error", f"{what}: {error}")
-                errors += 1
-                self.log.warning(
-                    "Checking %s failed (%d of %d in a row): %s",
-                    what,
-                    errors,
-                    self.max_consecutive_errors,
-                    error,
-                )
-                if errors >= self.max_consecutive_errors:
-                    return event(
-                        "error",
-                        f"Gave up waiting for {what} after {errors} failed checks in a row; "
-                        f"last error: {error}",
-                    )
-            else:
-                errors = 0
-                if last is None or seen.status != last.status:
-                    self.log.info("%s is %s", what, seen.status)
-                for line in seen.new_log_lines:
-                    self.log.info("%s | %s", resource_id, line)
-                last = seen
-                if seen.outcome != "pending":
-                    reason = f": {seen.reason}" if seen.reason else ""
-                    return event(seen.outcome, f"{what} ended {seen.status}{reason}")
-            left = time_left(end_time)
-            if left is not None and left <= 0:
-                status = f" (last status {last.status})" if last else ""
-                return event("timeout", f"Timed out waiting for {what}{status}.")
-            time.sleep(self.poll_interval if left is None else min(left, self.poll_interval))
+    async def _wait_with(self, trigger: DashScopeBaseTrigger) -> WaitEvent:
+        async with AsyncDashScopeClient(self.hook.client_config()) as client:
+            return await trigger.wait(client)
 
     def finish(self, context: Context, event: WaitEvent) -> dict[str, Any]:
         """The task's end, the same whichever side waited."""

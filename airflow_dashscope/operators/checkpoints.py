@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.models import Checkpoint
-from airflow_dashscope.operators.base import DashScopeWaitingOperator, Seen
+from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.triggers import DashScopeCheckpointTrigger
-from airflow_dashscope.waiting import checkpoint_matches, classify_checkpoint
+from airflow_dashscope.waiting import checkpoint_matches
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -94,13 +94,6 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
             end_time=end_time,
             max_consecutive_errors=self.max_consecutive_errors,
         )
-
-    def observe(self, resource_id: str, log_offset: int) -> Seen:
-        job_id, checkpoint = resource_id.split("/", 1)
-        for item in self.client.list_checkpoints(job_id):
-            if checkpoint_matches(item, checkpoint):
-                return Seen(item.status_name, classify_checkpoint(item), item.to_dict())
-        return Seen("ABSENT", "failed", None, f"job {job_id} no longer lists {checkpoint}")
 
     def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         self.emit_model(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_dashscope.client.errors import ConflictError
 from airflow_dashscope.client.models import Deployment
 from airflow_dashscope.links import DashScopeDeploymentLink
-from airflow_dashscope.operators.base import DashScopeWaitingOperator, Seen
+from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.parameters import validate_deployment_parameters
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
@@ -33,10 +33,6 @@ class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
             end_time=end_time,
             max_consecutive_errors=self.max_consecutive_errors,
         )
-
-    def observe(self, resource_id: str, log_offset: int) -> Seen:
-        deployment = self.client.get_deployment(resource_id)
-        return Seen(deployment.status_name, classify_deployment(deployment), deployment.to_dict())
 
     def settle(self, context: Context, deployment: Deployment) -> dict[str, Any]:
         """Push the id, then return at once, finish (already RUNNING) or wait."""

@@ -10,11 +10,10 @@ from airflow_dashscope import catalog
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.links import DashScopeFineTuneJobLink
-from airflow_dashscope.operators.base import DashScopeWaitingOperator, Seen
+from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.parameters import validate_fine_tune_parameters
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
-from airflow_dashscope.triggers.fine_tune import LOG_PAGE_SIZE
-from airflow_dashscope.waiting import LogFollower, WaitEvent, classify_job, job_failure_reason
+from airflow_dashscope.waiting import WaitEvent, classify_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -117,7 +116,6 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
         self.model_name = model_name
         self.fail_on_cancel = fail_on_cancel
         self._job_id: str | None = None
-        self._logs: LogFollower | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.check_request()
@@ -192,25 +190,6 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
             end_time=end_time,
             log_offset=log_offset,
             max_consecutive_errors=self.max_consecutive_errors,
-        )
-
-    def observe(self, resource_id: str, log_offset: int) -> Seen:
-        if self._logs is None or self._logs.offset != log_offset:
-            self._logs = LogFollower(log_offset)
-        job = self.client.get_fine_tune(resource_id)
-        page = self.client.get_fine_tune_logs(
-            resource_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
-        )
-        new_lines = self._logs.feed(page, page_size=LOG_PAGE_SIZE)
-        outcome = classify_job(job)
-        return Seen(
-            status=job.status_name,
-            outcome=outcome,
-            result=job.to_dict(),
-            reason=job_failure_reason(job) if outcome == "failed" else "",
-            new_log_lines=new_lines,
-            log_offset=self._logs.offset,
-            last_logs=list(self._logs.tail),
         )
 
     def accepts_cancel(self) -> bool:

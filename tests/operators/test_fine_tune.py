@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def test_worker_wait_logs_status_changes_and_remote_log_lines(
     execute(fine_tune(file_id, deferrable=False), make_context())
     log = capsys.readouterr().out
     assert "is RUNNING" in log and "is SUCCEEDED" in log
-    remote = [line.split(" | ", 1)[1] for line in log.splitlines() if " | " in line]
+    remote = re.findall(r"\[ft-\d{12}-[0-9a-f]{4}\] (.*)", log)
     assert any("step 1/" in line for line in remote)
     assert len(remote) == len(set(remote))  # each remote line once
 
