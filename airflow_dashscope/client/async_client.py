@@ -31,6 +31,8 @@ T = TypeVar("T")
 class AsyncDashScopeClient(ClientBase, DashScopeAPI):
     """Asyncio DashScope client. Use as an async context manager, or await :meth:`aclose`."""
 
+    _http: httpx.AsyncClient
+
     def __init__(
         self,
         config: ClientConfig | None = None,
@@ -76,13 +78,7 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
     @contextlib.asynccontextmanager
     async def _exchange(self, request: ApiRequest) -> AsyncIterator[httpx.Response]:
         with contextlib.ExitStack() as stack:
-            opened = [
-                (field, (part.filename, stack.enter_context(part.open())))
-                for field, part in request.uploads
-            ]
-            http_request = self._http.build_request(
-                **transport.request_kwargs(self.config, request, opened)
-            )
+            http_request = self._build(stack, request)
             try:
                 response = await self._http.send(http_request, stream=True)
             except httpx.TransportError as exc:

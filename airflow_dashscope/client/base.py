@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
 import httpx
 
+from airflow_dashscope.client import transport
 from airflow_dashscope.client.config import BEIJING_BASE_URL, ClientConfig, Secret
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.request import ApiRequest
@@ -52,6 +54,15 @@ def log_retry(request: ApiRequest, error: DashScopeError, delay: float, attempt:
 
 class ClientBase:
     config: ClientConfig
+    _http: httpx.Client | httpx.AsyncClient
+
+    def _build(self, stack: contextlib.ExitStack, request: ApiRequest) -> httpx.Request:
+        """The httpx request, its uploads opened in ``stack`` (streamed, closed with it)."""
+        opened = [
+            (field, (part.filename, stack.enter_context(part.open())))
+            for field, part in request.uploads
+        ]
+        return self._http.build_request(**transport.request_kwargs(self.config, request, opened))
 
     def __repr__(self) -> str:
         workspace = f", workspace={self.config.workspace!r}" if self.config.workspace else ""

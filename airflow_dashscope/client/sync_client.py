@@ -28,6 +28,8 @@ T = TypeVar("T")
 class DashScopeClient(ClientBase, DashScopeAPI):
     """Blocking DashScope client. Use as a context manager, or call :meth:`close`."""
 
+    _http: httpx.Client
+
     def __init__(
         self,
         config: ClientConfig | None = None,
@@ -73,13 +75,7 @@ class DashScopeClient(ClientBase, DashScopeAPI):
     @contextlib.contextmanager
     def _exchange(self, request: ApiRequest) -> Iterator[httpx.Response]:
         with contextlib.ExitStack() as stack:
-            opened = [
-                (field, (part.filename, stack.enter_context(part.open())))
-                for field, part in request.uploads
-            ]
-            http_request = self._http.build_request(
-                **transport.request_kwargs(self.config, request, opened)
-            )
+            http_request = self._build(stack, request)
             try:
                 response = self._http.send(http_request, stream=True)
             except httpx.TransportError as exc:
