@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -54,11 +55,22 @@ def test_connection_form_is_in_the_hook_metadata() -> None:
     assert behaviour.login is not None and behaviour.login.hidden
 
 
-def test_provider_info_modules_import() -> None:
-    import importlib
+def test_provider_info_names_only_things_that_import() -> None:
+    from airflow.utils.module_loading import import_string
 
     info = get_provider_info()
-    for section in ("hooks", "operators", "sensors", "triggers"):
-        for entry in info.get(section, []):
-            for module in entry["python-modules"]:
-                importlib.import_module(module)
+    modules = [
+        module
+        for section in ("hooks", "operators", "sensors", "triggers")
+        for entry in info[section]
+        for module in entry["python-modules"]
+    ]
+    assert len(modules) >= 8
+    for module in modules:
+        importlib.import_module(module)
+    classpaths = [
+        *info["extra-links"],
+        *(c["hook-class-name"] for c in info["connection-types"]),
+        *(a[k] for a in info["asset-uris"] for k in ("handler", "factory")),
+    ]
+    assert all(callable(import_string(path)) for path in classpaths)
