@@ -65,11 +65,48 @@ def test_model_assets_convert_to_the_same_dataset_the_operators_report() -> None
     assert (converted.namespace, converted.name) == (expected.namespace, expected.name)
 
 
-def test_the_provider_registers_the_asset_converter() -> None:
-    from airflow.providers_manager import ProvidersManager
+def test_openlineage_translates_model_assets_with_the_registered_converter() -> None:
+    """The OpenLineage provider's own asset translation finds the provider's converter."""
+    from airflow.providers.openlineage.utils.utils import translate_airflow_asset
 
-    converters = ProvidersManager().asset_to_openlineage_converters
-    assert converters["dashscope"] is asset_to_openlineage
+    asset = create_asset(workspace="llm-ws", model_id="qwen3-8b-ft-1")
+    dataset = translate_airflow_asset(asset, None)
+    assert dataset is not None
+    assert (dataset.namespace, dataset.name) == ("dashscope://llm-ws", "models/qwen3-8b-ft-1")
+
+
+class StoredResult:
+    """A task instance reduced to what the mixin reads: its stored return value."""
+
+    task_id = "t"
+    map_index = -1
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def xcom_pull(self, *, task_ids: str, key: str, map_indexes: Any = None) -> Any:
+        assert (task_ids, key, map_indexes) == ("t", "return_value", None)
+        return self.value
+
+
+def test_the_mixin_returns_operator_lineage(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_dashscope.operators import DashScopeDeployModelOperator
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DS_OL", json.dumps({"conn_type": "dashscope", "extra": {"workspace": "w"}})
+    )
+    op = DashScopeDeployModelOperator(task_id="t", model_name="m", dashscope_conn_id="ds_ol")
+    lineage = op.get_openlineage_facets_on_complete(StoredResult({"deployed_model": "m-1"}))
+    assert isinstance(lineage, OperatorLineage)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("dashscope://w", "models/m")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [
+        ("dashscope://w", "deployments/m-1")
+    ]
+    # Nothing stored (the task failed before returning): the input is still known.
+    lineage = op.get_openlineage_facets_on_complete(StoredResult(None))
+    assert len(lineage.inputs) == 1 and lineage.outputs == []
 
 
 #: Run in a fresh interpreter: the OpenLineage provider reads (and caches) its configuration
