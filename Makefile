@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor lint typecheck pytest demo bench clean
+.PHONY: venv test test-floor lint typecheck pytest demo bench docs clean
 
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,12 @@ test-floor:
 demo: venv
 	$(PY) example_dags/run_demo.py
 
+# The documentation site (docs/, mkdocs.yml) in strict mode: broken links and references fail.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 bench: venv
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) .mypy_cache .ruff_cache .pytest_cache site dist

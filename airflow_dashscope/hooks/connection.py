@@ -3,14 +3,24 @@
 The connection form (declared in ``get_provider_info``): the password is the API key, the
 host the base URL; extras ``workspace``, ``region``, ``timeout``, ``max_retries`` and
 ``allow_insecure_http``. With no password, ``DASHSCOPE_API_KEY`` is used.
+
+Mistakes are caught here, where the connection is read, rather than turning into a
+misleading answer from the service: a base URL without a scheme (an SSL error against a
+plain-http emulator) or without the ``/api/v1`` root (a 404 that reads like a bad id) is
+refused with what to write instead, and an unknown extra key (``workspce``) is logged as a
+warning naming the closest known key.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+from airflow_dashscope import config
 from airflow_dashscope.client.config import (
     BEIJING_BASE_URL,
     ClientConfig,
@@ -21,6 +31,13 @@ from airflow_dashscope.client.errors import DashScopeConfigError
 from airflow_dashscope.client.retry import RetryPolicy
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
+#: The extras the connection reads; any other key is reported as a likely typo.
+KNOWN_EXTRAS = ("workspace", "region", "timeout", "max_retries", "allow_insecure_http")
+#: The prefix older connection forms write before each extra's name.
+LEGACY_PREFIX = "extra__dashscope__"
+API_ROOT = "/api/v1"
+
+log = logging.getLogger(__name__)
 
 
 class ConnectionLike(Protocol):
@@ -36,7 +53,7 @@ def _extra(extras: Mapping[str, Any], name: str) -> Any:
     """An extra by its plain name, or by the ``extra__dashscope__`` prefix older UIs write."""
     value = extras.get(name)
     if value in (None, ""):
-        value = extras.get(f"extra__dashscope__{name}")
+        value = extras.get(f"{LEGACY_PREFIX}{name}")
     return None if value == "" else value
 
 
@@ -46,13 +63,57 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def base_url_from(host: str | None, region: str | None) -> str:
-    if host:
-        url = host if "://" in host else f"https://{host}"
-        return url.rstrip("/")
+def unknown_extra_warnings(extras: Mapping[str, Any]) -> list[str]:
+    """One message per extra key the connection does not read, naming the closest known key."""
+    messages = []
+    for key in extras:
+        name = key.removeprefix(LEGACY_PREFIX)
+        if name in KNOWN_EXTRAS:
+            continue
+        close = difflib.get_close_matches(name.lower(), KNOWN_EXTRAS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(KNOWN_EXTRAS)}"
+        messages.append(f"unknown extra {key!r} is ignored ({hint})")
+    return messages
+
+
+def check_base_url(url: str, conn_id: str = "dashscope_default") -> str:
+    """``url`` without a trailing slash, if it is an http(s) URL ending in ``/api/v1``."""
+    where = f"Connection {conn_id!r}: base URL {url!r}"
+    if "://" not in url:
+        raise DashScopeConfigError(
+            f"{where} has no scheme: write https://{url.lstrip('/')} (or "
+            f"http://127.0.0.1:<port>{API_ROOT} for the local emulator)."
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DashScopeConfigError(f"{where} must be an http(s) URL with a host.")
+    path = parts.path.rstrip("/")
+    if not path.endswith(API_ROOT):
+        root = path.removesuffix("/compatible-mode/v1")
+        suggestion = f"{parts.scheme}://{parts.netloc}{root}{API_ROOT}"
+        raise DashScopeConfigError(
+            f"{where} must end with {API_ROOT}, the native API root the provider calls "
+            f"(e.g. {suggestion}); without it every request answers 404."
+        )
+    return url.rstrip("/")
+
+
+def base_url_from(host: str | None, region: str | None, conn_id: str = "dashscope_default") -> str:
+    """The host if set (checked), else the region's endpoint, else Beijing's."""
+    if host and host.strip():
+        return check_base_url(host.strip(), conn_id)
     if region:
         return base_url_for_region(region)
     return BEIJING_BASE_URL
+
+
+def endpoint_from(
+    conn: ConnectionLike, default_region: str | None = None
+) -> tuple[str, str | None]:
+    """``(base URL, workspace)`` of a connection: where requests go, without the API key."""
+    extras = conn.extra_dejson or {}
+    region = _extra(extras, "region") or default_region
+    return base_url_from(conn.host, region, conn.conn_id), _extra(extras, "workspace")
 
 
 def api_key_from(conn: ConnectionLike, environ: Mapping[str, str] | None = None) -> str:
@@ -66,9 +127,16 @@ def api_key_from(conn: ConnectionLike, environ: Mapping[str, str] | None = None)
 
 
 def client_config_from(
-    conn: ConnectionLike, environ: Mapping[str, str] | None = None
+    conn: ConnectionLike,
+    environ: Mapping[str, str] | None = None,
+    *,
+    default_region: str | None = None,
 ) -> ClientConfig:
+    """The client configuration of ``conn``; ``default_region`` (by default the deployment's
+    ``[dashscope] region``) applies when neither the host nor the ``region`` extra is set."""
     extras = conn.extra_dejson or {}
+    for message in unknown_extra_warnings(extras):
+        log.warning("Connection %r: %s", conn.conn_id, message)
     timeout, max_retries = _extra(extras, "timeout"), _extra(extras, "max_retries")
     try:
         timeout = 60.0 if timeout is None else float(timeout)
@@ -77,10 +145,11 @@ def client_config_from(
         raise DashScopeConfigError(
             f"Connection {conn.conn_id!r}: extras timeout and max_retries must be numbers."
         ) from exc
+    base_url, workspace = endpoint_from(conn, default_region or config.default_region())
     return ClientConfig(
         api_key=Secret(api_key_from(conn, environ)),
-        base_url=base_url_from(conn.host, _extra(extras, "region")),
-        workspace=_extra(extras, "workspace"),
+        base_url=base_url,
+        workspace=workspace,
         timeout=timeout,
         retry=RetryPolicy(max_retries=max_retries),
         allow_insecure_http=_as_bool(_extra(extras, "allow_insecure_http")),

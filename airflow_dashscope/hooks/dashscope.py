@@ -44,41 +44,50 @@ class DashScopeHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The form of Airflow releases that do not read ``conn-fields`` (3.1)."""
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"host": "Base URL", "password": "API key"},
-            "placeholders": {"host": "https://dashscope.aliyuncs.com/api/v1"},
-        }
+        """The standard fields of Airflow 3.1's form (3.2+ reads ``ui-field-behaviour``);
+        built from the same provider metadata, so both lines show the same form."""
+        from airflow_dashscope.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The extra fields of Airflow 3.1's form (3.2+ reads ``conn-fields`` instead).
+        """The extra fields of Airflow 3.1's form (3.2+ reads ``conn-fields`` instead), built
+        from ``conn-fields``: same labels, descriptions, choices and defaults on both lines.
 
-        Only called where the FAB UI packages are installed, so they are imported here.
+        Airflow 3.1 imports these wtforms names under its own stand-ins when the FAB UI is
+        absent, which allow only string, integer and boolean fields: a ``number`` (the
+        timeout, which may be 2.5) is a string field the connection parses as a float.
         """
         from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
         from flask_babel import lazy_gettext
         from wtforms import BooleanField, IntegerField, StringField
-        from wtforms.validators import Optional
+        from wtforms.validators import Optional, any_of
 
-        def text(label: str) -> Any:
-            return StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+        from airflow_dashscope.get_provider_info import CONN_FIELDS
 
-        def number(label: str) -> Any:
-            return IntegerField(
-                lazy_gettext(label), validators=[Optional()], widget=BS3TextFieldWidget()
+        widgets: dict[str, Any] = {}
+        for name, field in CONN_FIELDS.items():
+            schema = field["schema"]
+            kinds = set(schema["type"]) - {"null"}
+            label, description = lazy_gettext(field["label"]), field.get("description", "")
+            if kinds == {"boolean"}:
+                widgets[name] = BooleanField(
+                    label, description=description, default=schema.get("default")
+                )
+                continue
+            validators: list[Any] = [Optional()]
+            if "enum" in schema:
+                validators.append(any_of(schema["enum"]))
+            field_class = IntegerField if kinds == {"integer"} else StringField
+            widgets[name] = field_class(
+                label,
+                validators=validators,
+                description=description,
+                default=schema.get("default"),
+                widget=BS3TextFieldWidget(),
             )
-
-        return {
-            "workspace": text("Workspace ID"),
-            "region": text("Region (cn-beijing or ap-southeast-1)"),
-            "timeout": number("Timeout (seconds)"),
-            "max_retries": number("Max retries"),
-            "allow_insecure_http": BooleanField(
-                lazy_gettext("Allow plain http to a non-loopback host")
-            ),
-        }
+        return widgets
 
     def client_config(self) -> ClientConfig:
         conn: ConnectionLike = self.get_connection(self.dashscope_conn_id)

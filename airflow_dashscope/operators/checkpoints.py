@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.models import Checkpoint
+from airflow_dashscope.links import DashScopeExportedModelLink
+from airflow_dashscope.openlineage import ExportLineage
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 from airflow_dashscope.waiting import checkpoint_matches
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 LATEST = "latest"
 
 
-class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
+class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator):
     """Export ``checkpoint`` of fine-tune job ``job_id`` as model ``model_name`` and wait
     until it is published; returns the checkpoint as a dict, whose ``model_name`` is the
     model to deploy.
@@ -30,6 +32,7 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
     """
 
     template_fields: Sequence[str] = ("job_id", "checkpoint", "model_name", "dashscope_conn_id")
+    operator_extra_links = (DashScopeExportedModelLink(),)
     resource = "checkpoint"
     emits_model_asset = True
     noun = "checkpoint"

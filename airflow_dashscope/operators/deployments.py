@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_dashscope.client.errors import ConflictError
 from airflow_dashscope.client.models import Deployment
 from airflow_dashscope.links import DashScopeDeploymentLink
+from airflow_dashscope.openlineage import DeployLineage
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.parameters import validate_deployment_parameters
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
@@ -50,7 +51,7 @@ class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
         return self.wait(context, deployment.deployed_model)
 
 
-class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
+class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperator):
     """Deploy ``model_name`` (a job's ``finetuned_output`` or an exported checkpoint) and
     wait until it is RUNNING; returns the deployment, whose ``deployed_model`` is the id
     to invoke. ``deployed_model`` is also pushed to XCom as soon as it is known.

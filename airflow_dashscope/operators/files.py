@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.openlineage import UploadLineage
 from airflow_dashscope.operators._compat import AirflowException
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
@@ -22,7 +23,7 @@ def as_upload_source(file_path: str | os.PathLike[str] | ObjectStoragePath) -> A
     return file_path
 
 
-class DashScopeUploadFileOperator(DashScopeBaseOperator):
+class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
     """Validate a training file, then upload it to Model Studio; returns the file id.
 
     Validation (``airflow_dashscope.datasets.validate_training_file``) streams the file once

@@ -10,6 +10,7 @@ from airflow_dashscope import catalog
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.links import DashScopeFineTuneJobLink
+from airflow_dashscope.openlineage import FineTuneLineage
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.parameters import validate_fine_tune_parameters
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
@@ -53,7 +54,7 @@ def find_earlier_job(client: DashScopeClient, model: str) -> FineTuneJob | None:
     return None
 
 
-class DashScopeFineTuneOperator(DashScopeWaitingOperator):
+class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     """Start a fine-tune job on Model Studio and (by default) wait until it finishes.
 
     The request is checked before anything is sent (training type, the model's support for

@@ -1,0 +1,114 @@
+"""The documentation site: it builds in strict mode (a broken link, anchor or API reference
+fails), its copy-paste DAGs parse, and it covers every connection field, option and class."""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import airflow_dashscope.operators as operators
+import airflow_dashscope.sensors as sensors
+from airflow_dashscope.get_provider_info import CONFIG, CONN_FIELDS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+MKDOCS = Path(sys.executable).parent / "mkdocs"
+
+needs_mkdocs = pytest.mark.skipif(not MKDOCS.exists(), reason="the docs extra is not installed")
+
+
+def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(MKDOCS), "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=600,
+    )
+
+
+@needs_mkdocs
+def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    done = build(ROOT / "mkdocs.yml", tmp_path / "site")
+    assert done.returncode == 0, done.stderr[-4000:]
+    reference = (tmp_path / "site" / "reference" / "operators" / "index.html").read_text()
+    # The API reference is generated from the docstrings.
+    assert "Start a fine-tune job on Model Studio" in reference
+
+
+@needs_mkdocs
+@pytest.mark.slow
+def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(DOCS, docs)
+    with (docs / "index.md").open("a") as page:
+        page.write("\nSee [the missing page](missing.md).\n")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(docs)
+    config["plugins"][1]["mkdocstrings"]["handlers"]["python"]["paths"] = [str(ROOT)]
+    config["markdown_extensions"][-1]["pymdownx.snippets"]["base_path"] = [str(ROOT)]
+    broken = tmp_path / "mkdocs.yml"
+    broken.write_text(yaml.safe_dump(config))
+    done = build(broken, tmp_path / "site")
+    assert done.returncode != 0
+    assert "missing.md" in done.stderr
+
+
+def dag_examples() -> list[tuple[str, str]]:
+    found = []
+    for page in sorted(DOCS.rglob("*.md")):
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S):
+            if "with DAG(" in block:
+                found.append((str(page.relative_to(DOCS)), block))
+    return found
+
+
+@pytest.mark.parametrize(("page", "source"), dag_examples(), ids=lambda v: str(v)[:30])
+def test_copy_paste_dags_parse(page: str, source: str, tmp_path: Path) -> None:
+    path = tmp_path / "example.py"
+    path.write_text(source)
+    dag = runpy.run_path(str(path))["dag"]
+    assert dag.task_ids, page
+
+
+def test_every_operator_family_has_a_page_with_an_example() -> None:
+    pages = {page for page, _ in dag_examples()}
+    for family in ("files", "fine-tune", "export", "deploy", "invoke", "cleanup"):
+        assert f"operators/{family}.md" in pages
+    examples = "\n".join(source for _, source in dag_examples())
+    for name in operators.__all__:
+        assert name in examples, f"{name} has no copy-paste example"
+
+
+def test_connection_and_configuration_pages_cover_every_field_and_option() -> None:
+    connection = (DOCS / "connection.md").read_text()
+    for field in CONN_FIELDS:
+        assert f"`{field}`" in connection, field
+    configuration = (DOCS / "configuration.md").read_text()
+    for option in CONFIG["dashscope"]["options"]:
+        assert f"`{option}`" in configuration, option
+
+
+def test_the_api_reference_covers_the_public_classes() -> None:
+    reference = "\n".join(p.read_text() for p in (DOCS / "reference").glob("*.md"))
+    documented = set(re.findall(r"^::: ([\w.]+)", reference, flags=re.M))
+    names = {d.rsplit(".", 1)[-1] for d in documented} | {
+        d.rsplit(".", 1)[0].rsplit(".", 1)[-1] for d in documented
+    }
+    assert "cleanup" in names  # the clean-up operators are documented as a module
+    cleanup = {n for n in operators.__all__ if n.startswith(("DashScopeCancel", "DashScopeDelete"))}
+    cleanup.add("DashScopeScaleDeploymentOperator")
+    for name in set(operators.__all__) - cleanup:
+        assert name in names, name
+    for name in sensors.__all__:
+        if name.endswith("Sensor"):
+            assert name in names, name
