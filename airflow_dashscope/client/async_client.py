@@ -23,7 +23,7 @@ from airflow_dashscope.client.endpoints.generation import (
 )
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.models import ChatCompletion, GenerationResult
-from airflow_dashscope.client.request import ApiRequest, Flow
+from airflow_dashscope.client.request import ApiRequest, Backoff, Flow
 
 T = TypeVar("T")
 
@@ -48,16 +48,27 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
     async def run(self, flow: Flow[T]) -> T:
         """Drive an endpoint flow: send each request it yields, return what it returns."""
         try:
-            request = next(flow)
+            step = next(flow)
             while True:
+                if isinstance(step, Backoff):
+                    step = flow.send(await self._backoff(step))
+                    continue
                 try:
-                    body = await self.send(request)
+                    body = await self.send(step)
                 except DashScopeError as error:
-                    request = flow.throw(error)
+                    step = flow.throw(error)
                 else:
-                    request = flow.send(body)
+                    step = flow.send(body)
         except StopIteration as stop:
             return stop.value
+
+    async def _backoff(self, backoff: Backoff) -> bool:
+        """Wait as the retry policy says before a flow's next try; False when none is left."""
+        delay = self.config.retry.delay(backoff.attempt, None)
+        if delay is None:
+            return False
+        await asyncio.sleep(delay)
+        return True
 
     async def send(self, request: ApiRequest) -> Any:
         """One call with the retry policy; returns the decoded JSON body."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_dashscope.client.models import ChatCompletion, GenerationResult
+from airflow_dashscope.client.models import ChatCompletion, CompatibleModel, GenerationResult
 from airflow_dashscope.client.request import ApiRequest, Flow, single
 
 GENERATION_PATH = "/services/aigc/text-generation/generation"
@@ -19,7 +19,11 @@ def generation_request(
     parameters: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> ApiRequest:
-    """The native generation call; ``result_format`` defaults to ``message``."""
+    """The native generation call; asks for the ``message`` result format unless told.
+
+    Some models answer in the ``text`` form whatever is asked (the deployment quick start
+    shows one): :class:`GenerationResult` reads both.
+    """
     if (messages is None) == (prompt is None):
         raise ValueError("Give exactly one of messages= or prompt=.")
     params: dict[str, Any] = {"result_format": "message", **(parameters or {})}
@@ -65,3 +69,13 @@ def chat_completion(
     return single(
         chat_completion_request(model, messages, **options), ChatCompletion.model_validate
     )
+
+
+def list_models() -> Flow[list[CompatibleModel]]:
+    """The models of the OpenAI-compatible ``GET /models`` (``data`` of an ``object: list``)."""
+
+    def parse(body: Any) -> list[CompatibleModel]:
+        items = body.get("data") if isinstance(body, dict) else None
+        return [CompatibleModel.model_validate(item) for item in items or []]
+
+    return single(ApiRequest("GET", "/models", root="compatible"), parse)
