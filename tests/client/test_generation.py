@@ -62,3 +62,20 @@ def test_streaming_async(dashscope_emulator: RunningEmulator) -> None:
 
     whole, parts = asyncio.run(collect())
     assert len(parts) > 1 and "".join(parts) == whole
+
+
+def test_compatible_mode_lists_models(api: Call) -> None:
+    """``GET /compatible-mode/v1/models``: the OpenAI list shape."""
+    models = api("list_models")
+    assert models and all(m.id for m in models)
+    assert "qwen3-8b" in {m.id for m in models}
+
+
+def test_stream_chunks_read_whatever_nulls_they_carry(dashscope_emulator: RunningEmulator) -> None:
+    """Compatible-mode chunks carry ``usage: null`` and ``system_fingerprint: null`` until the
+    last; the text of the stream is the text of the deltas."""
+    with DashScopeClient(config_for(dashscope_emulator)) as client:
+        whole = client.chat_completion("qwen3-8b", MESSAGES).text
+        chunks = list(client.stream_chat_completion("qwen3-8b", MESSAGES))
+    assert "".join(chunk.text for chunk in chunks) == whole
+    assert all(chunk.system_fingerprint is None for chunk in chunks)
