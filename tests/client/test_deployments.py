@@ -56,15 +56,17 @@ def test_mu_plan_deployment(api: Call, dashscope_emulator: RunningEmulator) -> N
         rpm_limit=500,
         tpm_limit=1000,
     )
-    assert deployment.plan == "mu" and deployment.deploy_spec == "MU1"
+    # model-deployment-api.md: the answer carries the spec as ``model_unit_spec``.
+    assert deployment.plan == "mu" and deployment.unit_spec == "MU1"
 
 
 def test_duplicate_name_conflicts_and_bad_capacity(api: Call, model: str) -> None:
     api("create_deployment", model, name="same")
     with pytest.raises(ConflictError, match="suffix"):
         api("create_deployment", model, name="same")
+    # model-deployment-api.md: capacity must be >= 0 and below 1000.
     with pytest.raises(InvalidParameterError, match="capacity"):
-        api("create_deployment", model, name="other", capacity=0)
+        api("create_deployment", model, name="other", suffix="big", capacity=1000)
 
 
 def test_unknown_model_is_not_found(api: Call) -> None:

@@ -39,7 +39,8 @@ def test_create_get_list(api: Call, training_file: Path) -> None:
     assert job.base_model == "qwen3-8b" and job.training_file_ids == [file_id]
     assert job.hyper_parameters.n_epochs == 1
     assert job.hyper_parameters.model_extra == {"unknown_knob": 7}
-    assert job.finetuned_output and job.create_time is not None
+    # model-training-api-reference.md: finetuned_output appears only once SUCCEEDED.
+    assert job.finetuned_output is None and job.create_time is not None
     assert api("get_fine_tune", job.job_id).job_id == job.job_id
     assert [j.job_id for j in api("list_fine_tunes")] == [job.job_id]
     assert api("list_fine_tunes_page", page_no=1, page_size=1).total == 1

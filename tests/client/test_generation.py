@@ -4,7 +4,12 @@ import asyncio
 
 import pytest
 
-from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient, NotFoundError
+from airflow_dashscope.client import (
+    AsyncDashScopeClient,
+    DashScopeClient,
+    InvalidParameterError,
+    NotFoundError,
+)
 from airflow_dashscope.emulator.runner import RunningEmulator
 
 from .conftest import Call, config_for
@@ -26,11 +31,15 @@ def test_chat_completion(api: Call) -> None:
     assert completion.usage.prompt_tokens is not None
 
 
-def test_unknown_model_is_not_found(api: Call) -> None:
-    with pytest.raises(NotFoundError) as caught:
+#: error-code.md lists both: 400 InvalidParameter "Model not exist." and 404 ModelNotFound.
+UNKNOWN_MODEL = (InvalidParameterError, NotFoundError)
+
+
+def test_unknown_model_is_refused(api: Call) -> None:
+    with pytest.raises(UNKNOWN_MODEL, match=r"(?i)not exist|not found") as caught:
         api("generate", "nope", messages=MESSAGES)
-    assert caught.value.code == "ModelNotFound"
-    with pytest.raises(NotFoundError):
+    assert caught.value.code in ("InvalidParameter", "ModelNotFound")
+    with pytest.raises(UNKNOWN_MODEL):
         api("chat_completion", "nope", MESSAGES)
 
 
@@ -43,7 +52,7 @@ def test_streaming_sync(dashscope_emulator: RunningEmulator) -> None:
         deltas = list(client.stream_chat_completion("qwen3-8b", MESSAGES))
         text = "".join((c.choices[0].delta or {}).get("content") or "" for c in deltas)
         assert text == whole
-        with pytest.raises(NotFoundError):
+        with pytest.raises(UNKNOWN_MODEL):
             list(client.stream_generate("nope", messages=MESSAGES))
 
 
