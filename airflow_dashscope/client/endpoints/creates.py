@@ -36,6 +36,7 @@ def create_once(
     lookup: Callable[[], Flow[T | None]],
     *,
     max_attempts: int | None = None,
+    refusal_result: Callable[[DashScopeError], T | None] | None = None,
 ) -> Flow[T]:
     """Send ``request()`` until it succeeds, never making the resource twice.
 
@@ -43,6 +44,8 @@ def create_once(
     the create is sent again after the retry policy's backoff, up to ``max_attempts`` tries
     (None: as many as the client's retry policy allows). ``request`` is called for each try,
     so a flow can narrow what it sends (an upload resends only the files not found).
+    ``refusal_result`` reads a refusal of a later try (such as "already exported") as the
+    result of the earlier ambiguous one, when the lookup cannot tell.
     """
     attempt = 0
     ambiguous = False
@@ -57,6 +60,10 @@ def create_once(
                 raise conflict
             return found
         except DashScopeError as error:
+            if ambiguous and refusal_result is not None:
+                result = refusal_result(error)
+                if result is not None:
+                    return result
             if not is_ambiguous(error):
                 raise
             ambiguous = True

@@ -14,7 +14,11 @@ from typing import Any
 
 from airflow_dashscope.client.endpoints.creates import create_once
 from airflow_dashscope.client.endpoints.paging import every_page
-from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client.errors import (
+    ConflictError,
+    DashScopeError,
+    UnsupportedOperationError,
+)
 from airflow_dashscope.client.models import (
     Checkpoint,
     FineTuneJob,
@@ -245,8 +249,10 @@ def export_checkpoint(
     """Start publishing a checkpoint, asking for id ``model_name``; watch its status.
 
     Sent once: after an ambiguous failure the checkpoint is read back, and an export already
-    under way (PROCESSING or SUCCEEDED) is this one. Deploy the id that
-    :func:`exported_model_id` reads back, not ``model_name``.
+    under way (PROCESSING or SUCCEEDED) is this one. A queued export still shows PENDING, so
+    the export is then sent again, and its refusal as "already exported" also means the
+    first one went through. Deploy the id :func:`exported_model_id` reads back, not
+    ``model_name``.
     """
     request = ApiRequest(
         "GET",
@@ -265,4 +271,16 @@ def export_checkpoint(
         started = found is not None and found.status_name in ("PROCESSING", "SUCCEEDED")
         return True if started else None
 
-    return (yield from create_once(lambda: request, parse, lookup, max_attempts=max_attempts))
+    def already_exported(error: DashScopeError) -> bool | None:
+        refused = isinstance(error, (UnsupportedOperationError, ConflictError))
+        return True if refused and "already" in str(error).lower() else None
+
+    return (
+        yield from create_once(
+            lambda: request,
+            parse,
+            lookup,
+            max_attempts=max_attempts,
+            refusal_result=already_exported,
+        )
+    )
