@@ -159,9 +159,7 @@ def test_an_exhausted_free_quota_fails_at_once(
 def test_an_unknown_workspace_is_a_configuration_error_naming_it(
     dashscope_emulator: RunningEmulator,
 ) -> None:
-    dashscope_emulator.inject_fault(
-        status=404, code="WorkSpaceNotFound", message="WorkSpace can not be found."
-    )
+    """error-code.md: 404 WorkSpaceNotFound "WorkSpace can not be found."."""
     config = config_for(dashscope_emulator, workspace="llm-no-such-space")
     with DashScopeClient(config) as client, pytest.raises(WorkspaceNotFoundError) as caught:
         client.list_files_page()

@@ -25,6 +25,19 @@ def test_generate_message_and_text_formats(api: Call) -> None:
     assert text.output.text and "qwen3-8b" in text.text
 
 
+@pytest.mark.parametrize(
+    ("model", "form"), [("qwen3-8b", "text"), ("qwen3.6-flash-2026-04-16", "message")]
+)
+def test_a_model_answers_in_its_default_form_and_both_read_as_text(
+    api: Call, model: str, form: str
+) -> None:
+    """model-deployment-quick-start.md: qwen3-8b answers ``{"text": ..., "choices": null}``
+    when no result_format is asked; newer families answer in the message form."""
+    reply = api("generate", model, messages=MESSAGES, parameters={"result_format": None})
+    assert reply.result_format == form and model in reply.text
+    assert reply.finish_reason == "stop"
+
+
 def test_chat_completion(api: Call) -> None:
     completion = api("chat_completion", "qwen3-8b", MESSAGES, temperature=0.1)
     assert completion.id.startswith("chatcmpl-") and "qwen3-8b" in completion.text

@@ -21,12 +21,15 @@ def generation_request(
 ) -> ApiRequest:
     """The native generation call; asks for the ``message`` result format unless told.
 
-    Some models answer in the ``text`` form whatever is asked (the deployment quick start
-    shows one): :class:`GenerationResult` reads both.
+    Without ``result_format`` (pass ``None``) a model answers in its default form, ``text``
+    for some (the deployment quick start shows one), ``message`` for newer families:
+    :class:`GenerationResult` reads both.
     """
     if (messages is None) == (prompt is None):
         raise ValueError("Give exactly one of messages= or prompt=.")
-    params: dict[str, Any] = {"result_format": "message", **(parameters or {})}
+    asked: dict[str, Any] = {"result_format": "message", **(parameters or {})}
+    # ``result_format=None`` sends none: the model then answers in its default form.
+    params = {key: value for key, value in asked.items() if value is not None}
     model_input: dict[str, Any] = (
         {"messages": [dict(m) for m in messages]} if messages is not None else {"prompt": prompt}
     )
