@@ -62,7 +62,9 @@ class Emulator:
         except (TypeError, ValueError) as exc:
             raise bad_request(str(exc)) from None
         with self.session() as now:
+            # A control action, not a tick: the real clock moving writes nothing.
             self.store.clock_offset = self.clock.offset
+            self.store.meta_dirty = True
             return now
 
     # -- control ------------------------------------------------------------------------

@@ -259,7 +259,9 @@ def test_deployment_statuses_and_answers(emu: RunningEmulator, client: httpx.Cli
         seen.add(client.get(f"/deployments/{model}").json()["output"]["status"])
         emu.advance(0.5)
     assert seen == {"PENDING", "RUNNING"}
-    client.put(f"/deployments/{model}/scale", json={"capacity": 0})  # "larger than or equal to 0"
+    # "larger than or equal to 0": scaling to zero units is valid
+    scaled = client.put(f"/deployments/{model}/scale", json={"capacity": 0})
+    assert (scaled.status_code, scaled.json()["output"]["capacity"]) == (200, 0)
     emu.advance(5)
     gone = client.delete(f"/deployments/{model}").json()["output"]
     assert gone["status"] == "DELETING"
