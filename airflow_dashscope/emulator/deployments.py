@@ -58,7 +58,7 @@ def conflict(deployed_model: str) -> ApiError:
     )
 
 
-def not_found(model: str) -> ApiError:
+def model_not_found(model: str) -> ApiError:
     return ApiError(404, "NotFound", f"Model: {model} not found!")
 
 
@@ -104,7 +104,7 @@ def require_running(dep: DeploymentRecord) -> None:
 def get_deployment(store: Store, scope: tuple[str, str], deployed_model: str) -> DeploymentRecord:
     dep = store.deployments.get(deployed_model)
     if dep is None or (dep.region, dep.workspace_id) != scope:
-        raise not_found(deployed_model)
+        raise model_not_found(deployed_model)
     return dep
 
 
@@ -176,7 +176,7 @@ def deployable_base(
         return job.base_model
     if request.plan == "mu" and request.model in catalog.MU_MODELS:
         return request.model
-    raise not_found(request.model)
+    raise model_not_found(request.model)
 
 
 def choose_id(store: Store, scope: tuple[str, str], request: DeployRequest) -> str:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .. import deployments as machine
+from ..errors import bad_request
 from ..web import emulator_of, json_body, output, paging, scope_of
 
 router = APIRouter()
@@ -85,7 +86,7 @@ async def update_deployment(request: Request, deployed_model: str) -> JSONRespon
     body = await json_body(request)
     limits = {k: machine.limit_of(body, k) for k in ("rpm_limit", "tpm_limit")}
     if all(v is None for v in limits.values()):
-        raise machine.bad_request("Missing rpm_limit or tpm_limit")
+        raise bad_request("Missing rpm_limit or tpm_limit")
     with emu.session() as now:
         dep = machine.get_deployment(emu.store, scope_of(request), deployed_model)
         machine.require_running(dep)
