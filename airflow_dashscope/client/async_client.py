@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from airflow_dashscope.client import sse, transport
 from airflow_dashscope.client.api import DashScopeAPI
 from airflow_dashscope.client.base import ClientBase, httpx_options, log_retry, resolve_config
 from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.endpoints.fine_tunes import fine_tune_stream_request
 from airflow_dashscope.client.endpoints.generation import (
     chat_completion_request,
     generation_request,
@@ -113,7 +114,17 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
             if (event := decoder.flush()) is not None:
                 yield event
 
-    async def stream_generate(
+    async def _stream(
+        self, request: ApiRequest, decode: Callable[[sse.ServerSentEvent], T | None]
+    ) -> AsyncIterator[T]:
+        """The decoded events of a streamed call; ``decode`` returning None ends it."""
+        async for event in self._events(request):
+            item = decode(event)
+            if item is None:
+                return
+            yield item
+
+    def stream_generate(
         self,
         model: str,
         *,
@@ -125,19 +136,19 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         request = generation_request(
             model, messages=messages, prompt=prompt, parameters=parameters, stream=True
         )
-        async for event in self._events(request):
-            yield sse.generation_chunk(event)
+        return self._stream(request, sse.generation_chunk)
 
-    async def stream_chat_completion(
+    def stream_chat_completion(
         self, model: str, messages: Sequence[Mapping[str, Any]], **options: Any
     ) -> AsyncIterator[ChatCompletion]:
         """OpenAI-compatible streaming: yields each ``chat.completion.chunk``."""
         request = chat_completion_request(model, messages, stream=True, **options)
-        async for event in self._events(request):
-            chunk = sse.chat_completion_chunk(event)
-            if chunk is None:
-                return
-            yield chunk
+        return self._stream(request, sse.chat_completion_chunk)
+
+    def stream_fine_tune(self, job_id: str) -> AsyncIterator[str]:
+        """Follow a job live (``GET /fine-tunes/{id}/stream``): each new log line as it is
+        written, then ``status: <final status>`` once the job has ended."""
+        return self._stream(fine_tune_stream_request(job_id), sse.fine_tune_event)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from airflow_dashscope.client import (
+    AsyncDashScopeClient,
+    DashScopeClient,
     DashScopeError,
     InvalidParameterError,
     NotFoundError,
@@ -14,7 +17,7 @@ from airflow_dashscope.client.endpoints.fine_tunes import fine_tune_body
 from airflow_dashscope.client.models import JobStatus, TrainingType
 from airflow_dashscope.emulator.runner import RunningEmulator
 
-from .conftest import HYPER, Call
+from .conftest import HYPER, Call, config_for
 
 
 def _job(api: Call, training_file: Path, **kwargs: object) -> str:
@@ -222,3 +225,36 @@ def test_every_training_type_enum_reaches_the_service_by_value(
         hyper_parameters=HYPER,
     )
     assert job.training_type == training_type.value
+
+
+def test_stream_follows_a_finished_job_to_its_status(
+    dashscope_emulator: RunningEmulator, training_file: Path
+) -> None:
+    with DashScopeClient(config_for(dashscope_emulator)) as client:
+        file_id = client.upload_file(training_file)
+        job = client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=HYPER)
+        dashscope_emulator.advance(3600)
+        events = list(client.stream_fine_tune(job.job_id))
+        logs = client.get_fine_tune_logs(job.job_id, line=1000).logs
+    assert events == [*logs, "status: SUCCEEDED"]
+
+
+def test_stream_follows_a_running_job_live(
+    dashscope_emulator: RunningEmulator, training_file: Path
+) -> None:
+    """The guide: ``fine_tunes.stream`` keeps printing the log until the job ends."""
+
+    async def follow() -> list[str]:
+        async with AsyncDashScopeClient(config_for(dashscope_emulator)) as client:
+            file_id = await client.upload_file(training_file)
+            job = await client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=HYPER)
+            events: list[str] = []
+            async for event in client.stream_fine_tune(job.job_id):
+                if not events:
+                    dashscope_emulator.advance(3600)  # the job ends while it is followed
+                events.append(event)
+            return events
+
+    events = asyncio.run(asyncio.wait_for(follow(), timeout=60))
+    assert len(events) > 2 and events[-1] == "status: SUCCEEDED"
+    assert len(set(events)) == len(events)

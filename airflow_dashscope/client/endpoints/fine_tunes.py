@@ -206,6 +206,13 @@ def get_fine_tune_logs(
     return single(request, lambda body: JobLogs.model_validate(output_of(body) or {}))
 
 
+def fine_tune_stream_request(job_id: str) -> ApiRequest:
+    """``GET /fine-tunes/{id}/stream``: server-sent events that follow the job live (the
+    guide's ``dashscope fine_tunes.stream``; the SDKs read it, no page documents the wire)."""
+    headers = {"Accept": "text/event-stream"}
+    return ApiRequest("GET", f"/fine-tunes/{segment(job_id)}/stream", headers=headers)
+
+
 def list_checkpoints(job_id: str) -> Flow[list[Checkpoint]]:
     """The job's checkpoints, newest step first."""
 
