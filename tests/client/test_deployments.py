@@ -109,8 +109,28 @@ def test_deployable_models_are_listed(api: Call, model: str) -> None:
 @pytest.mark.parametrize("plan", list(DeploymentPlan))
 def test_every_plan_enum_goes_by_value(plan: DeploymentPlan) -> None:
     """issue 8: ``DeploymentPlan.LORA`` used to be sent as "DeploymentPlan.LORA"."""
-    body = deployment_body("m", plan=plan, capacity=1, suffix=None, name="n")
-    assert body == {"model_name": "m", "plan": plan.value, "capacity": 1, "name": "n"}
+    body = deployment_body("m", plan=plan, capacity=None, suffix=None, name="n")
+    expected = {"model_name": "m", "plan": plan.value, "capacity": 1, "name": "n"}
+    if plan is DeploymentPlan.PTU:  # sized by ptu_capacity, not capacity
+        del expected["capacity"]
+    assert body == expected
+
+
+def test_a_ptu_deployment_is_sized_by_ptu_capacity() -> None:
+    """model-deployment-api.md, the PTU create example."""
+    body = deployment_body(
+        "qwen-flash-2025-07-28",
+        plan=DeploymentPlan.PTU,
+        capacity=None,
+        name="my_qwen_flash",
+        ptu_capacity={"input_tpm": 10000, "output_tpm": 1000},
+    )
+    assert body == {
+        "model_name": "qwen-flash-2025-07-28",
+        "plan": "ptu",
+        "name": "my_qwen_flash",
+        "ptu_capacity": {"input_tpm": 10000, "output_tpm": 1000},
+    }
 
 
 @pytest.mark.parametrize("plan", [DeploymentPlan.LORA, DeploymentPlan.MU])

@@ -11,7 +11,7 @@ further one needs a ``suffix``, else 409 "please specify a suffix"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_dashscope.client.endpoints.creates import create_once
@@ -45,10 +45,14 @@ def deployment_body(
     model_name: str,
     *,
     plan: DeploymentPlan | str | None,
-    capacity: int,
+    capacity: int | None,
     **optional: Any,
 ) -> dict[str, Any]:
-    """The create body: the documented fields that are set, enums by value."""
+    """The create body: the documented fields that are set, enums by value.
+
+    ``capacity`` defaults to 1 (the page: "invalid but required" for ``lora``), except for a
+    ``ptu`` plan, whose size is ``ptu_capacity`` (``input_tpm``, ``output_tpm``) instead.
+    """
     if not model_name:
         raise ValueError("create_deployment needs a model_name.")
     suffix = optional.get("suffix")
@@ -56,6 +60,8 @@ def deployment_body(
         raise ValueError(
             f"A deployment suffix has 1 to {SUFFIX_MAX_LENGTH} characters, got {suffix!r}."
         )
+    if capacity is None and wire_value(plan) != DeploymentPlan.PTU.value:
+        capacity = 1
     body: dict[str, Any] = {"model_name": model_name, "plan": plan, "capacity": capacity}
     body.update(optional)
     return dict(wire_value({key: value for key, value in body.items() if value is not None}))
@@ -65,10 +71,11 @@ def create_deployment(
     model_name: str,
     *,
     plan: DeploymentPlan | str = "lora",
-    capacity: int = 1,
+    capacity: int | None = None,
     name: str | None = None,
     suffix: str | None = None,
     deploy_spec: str | None = None,
+    ptu_capacity: Mapping[str, int] | None = None,
     enable_thinking: bool | None = None,
     max_context_length: int | None = None,
     rpm_limit: int | None = None,
@@ -89,6 +96,7 @@ def create_deployment(
         name=name,
         suffix=suffix,
         deploy_spec=deploy_spec,
+        ptu_capacity=dict(ptu_capacity) if ptu_capacity else None,
         enable_thinking=enable_thinking,
         max_context_length=max_context_length,
         rpm_limit=rpm_limit,
