@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_dashscope.client.retry import RETRYABLE_STATUSES
+
 
 class DashScopeError(Exception):
     """Base of every error this package raises for DashScope calls."""
@@ -57,7 +59,7 @@ class DashScopeAPIError(DashScopeError):
     @property
     def retryable(self) -> bool:
         """Can trying the same call again later succeed? Throttling and server-side failures."""
-        return self.status_code in (429, 500, 502, 503, 504)
+        return self.status_code in RETRYABLE_STATUSES
 
     def _describe(self) -> str:
         code = f" {self.code}" if self.code else ""
@@ -156,16 +158,13 @@ class WorkspaceNotFoundError(NotFoundError, DashScopeConfigError):
 
     def __init__(self, message: str, *, workspace: str | None = None, **kwargs: Any) -> None:
         self.workspace = workspace
-        super().__init__(message, **kwargs)
-
-    @property
-    def hint(self) -> str:  # type: ignore[override]
-        named = f"{self.workspace!r}" if self.workspace else "sent"
-        return (
+        named = f"{workspace!r}" if workspace else "sent"
+        self.hint = (
             f"The workspace {named} does not exist for this API key (or this region): set the "
             "connection's workspace extra to a workspace id of this account, or leave it "
             "empty for the default workspace."
         )
+        super().__init__(message, **kwargs)
 
 
 class BaseUrlError(NotFoundError, DashScopeConfigError):
@@ -173,15 +172,12 @@ class BaseUrlError(NotFoundError, DashScopeConfigError):
 
     def __init__(self, message: str, *, url: str = "", **kwargs: Any) -> None:
         self.url = url
-        super().__init__(message, **kwargs)
-
-    @property
-    def hint(self) -> str:  # type: ignore[override]
-        return (
-            f"The request went to {self.url}, which is not under /api/v1: the base URL looks "
+        self.hint = (
+            f"The request went to {url}, which is not under /api/v1: the base URL looks "
             "wrong. Use e.g. https://dashscope.aliyuncs.com/api/v1 (or leave the host empty "
             "and set the region)."
         )
+        super().__init__(message, **kwargs)
 
 
 _BY_CODE: dict[str, type[DashScopeAPIError]] = {
