@@ -84,7 +84,9 @@ def api_error(
     payload = body if isinstance(body, dict) else {}
     nested = payload.get("error") if isinstance(payload.get("error"), dict) else None
     source = nested or payload
-    code = str(source["code"]) if source.get("code") else None
+    # The OpenAI shape may leave ``code`` null and name the error in ``type``.
+    raw_code = source.get("code") or (nested or {}).get("type")
+    code = str(raw_code) if raw_code else None
     message = str(source.get("message") or (text[:200] if text else "") or "no message")
     request_id = payload.get("request_id") or headers.get("x-request-id")
     details: dict[str, Any] = {

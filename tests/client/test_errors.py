@@ -112,6 +112,22 @@ def test_quota_errors_are_retried_only_when_waiting_can_fix_them(
     assert isinstance(error, QuotaExceededError) and error.retryable is retryable
 
 
+@pytest.mark.parametrize(
+    ("status", "error", "expected"),
+    [
+        (429, {"code": "limit_requests", "type": "limit_requests"}, RateLimitError),
+        (429, {"code": None, "type": "insufficient_quota"}, QuotaExceededError),
+        (401, {"code": "invalid_api_key", "type": "invalid_request_error"}, AuthenticationError),
+    ],
+)
+def test_compatible_mode_errors_map_by_code_or_type(
+    status: int, error: dict[str, object], expected: type[DashScopeAPIError]
+) -> None:
+    """error-code.md names the compatible-mode codes: limit_requests, insufficient_quota..."""
+    body = {"error": {"message": "m", "param": None, **error}}
+    assert type(api_error(status, {}, body)) is expected
+
+
 def test_a_conflict_asking_for_a_suffix_is_its_own_error() -> None:
     # model-deployment-api.md and error-code.md word it two ways; both ask for a suffix.
     for message in (
