@@ -8,6 +8,7 @@ from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
+from airflow_dashscope.triggers.progress import record_shown, shown_so_far
 from airflow_dashscope.user_action import aended_as_failed, key_of
 from airflow_dashscope.waiting import (
     LogFollower,
@@ -62,6 +63,7 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         self.log_offset = int(log_offset)
         self.cancel_on_kill = bool(cancel_on_kill)
         self._logs = LogFollower(self.log_offset)
+        self._resumed = False
 
     @property
     def resource_id(self) -> str:
@@ -80,14 +82,29 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
     async def poll(self, client: AsyncDashScopeClient) -> Observation:
         job = await client.get_fine_tune(self.job_id)
         if job.status_name not in NO_LOG_YET:
-            page = await client.get_fine_tune_logs(
-                self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
-            )
-            for line in self._logs.feed(page, page_size=LOG_PAGE_SIZE):
-                self.log.info("[%s] %s", self.job_id, remote_log_line(line))
+            await self.follow_logs(client)
         outcome = classify_job(job)
         reason = job_failure_reason(job) if outcome == "failed" else ""
         return Observation(job.status_name, outcome, job.to_dict(), reason)
+
+    async def follow_logs(self, client: AsyncDashScopeClient) -> None:
+        """Show the job's new remote log lines, each once, also across triggerer restarts
+        (the count shown is kept with the task instance: ``triggers/progress.py``)."""
+        ti = getattr(self, "task_instance", None)
+        if not self._resumed:
+            self._resumed = True
+            shown = await shown_so_far(ti)
+            if shown is not None and shown > self._logs.offset:
+                self.log.info("Resuming the remote log after line %d.", shown)
+                self._logs.offset = shown
+        page = await client.get_fine_tune_logs(
+            self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
+        )
+        new = self._logs.feed(page, page_size=LOG_PAGE_SIZE)
+        for line in new:
+            self.log.info("[%s] %s", self.job_id, remote_log_line(line))
+        if new:
+            await record_shown(ti, self._logs.offset)
 
     async def on_kill(self) -> None:
         """Cancel the remote job if the user's action ended the task as failed.

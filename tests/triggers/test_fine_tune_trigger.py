@@ -276,3 +276,53 @@ async def test_cleanup_and_cancellation_never_cancel_the_job(
     await trigger.cleanup()
     assert "POST /api/v1/fine-tunes/{job_id}/cancel" not in emu.counters()["requests"]
     assert client.get_fine_tune(job.job_id).status_name in ("PENDING", "QUEUING", "RUNNING")
+
+
+class FakeSupervisor:
+    """The triggerer's supervisor end of the comms channel, for XComs only (a real one needs
+    a running triggerer; tests/e2e has that)."""
+
+    def __init__(self) -> None:
+        self.xcoms: dict[tuple[str, str, str, int, str], Any] = {}
+
+    async def asend(self, message: Any) -> Any:
+        key = (message.dag_id, message.run_id, message.task_id, message.map_index, message.key)
+        if type(message).__name__ == "SetXCom":
+            self.xcoms[key] = message.value
+            return None
+        return SimpleNamespace(key=message.key, value=self.xcoms.get(key))
+
+
+async def test_a_restarted_trigger_continues_the_log_where_the_last_one_stopped(
+    emu: RunningEmulator,
+    new_job: NewJob,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from airflow.sdk.execution_time import task_runner
+
+    supervisor = FakeSupervisor()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+    job = new_job()
+    emu.advance(4)  # running, a few lines logged (the clock then stands still)
+    first = with_task_instance(trigger_for(job))
+    task = asyncio.create_task(run_trigger(first))
+    for _ in range(1000):  # until the first trigger has shown and recorded some lines
+        if supervisor.xcoms:
+            break
+        await asyncio.sleep(0.01)
+    assert list(supervisor.xcoms.values())[0] > 0
+    task.cancel()  # the triggerer restarts: the trigger is rebuilt from its deferral kwargs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert first.serialize()[1]["log_offset"] == 0
+    finish_job(emu)
+    event = WaitEvent.from_dict(await run_trigger(with_task_instance(trigger_for(job))))
+    assert event.status == "success"
+    logged = capsys.readouterr().out
+    remote = DashScopeClient(api_key=emu.api_key, base_url=emu.base_url).get_fine_tune_logs(
+        job.job_id
+    )
+    for line in remote.logs:  # every line shown, none twice
+        assert logged.count(f"[{job.job_id}] {remote_log_line(line)}") == 1, line
+    assert "Resuming the remote log after line" in logged
