@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import (
+    AirflowFailException,
     InvalidTrainingDataError,
     OverBudgetError,
     UnknownModelError,

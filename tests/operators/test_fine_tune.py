@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope import user_action
 from airflow_dashscope.assets import TRAINED_ALIAS
@@ -16,6 +16,7 @@ from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import TrainingType
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import (
+    AirflowFailException,
     DashScopeRequestRejectedError,
     InvalidRequestError,
     OverBudgetError,
