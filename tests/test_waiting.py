@@ -57,10 +57,13 @@ def test_checkpoint_and_deployment_classification() -> None:
     assert (
         classify_checkpoint(Checkpoint(checkpoint="checkpoint-1", status="SUCCEEDED")) == "success"
     )
-    for status, outcome in [
-        ("DEPLOYING", "pending"),
+    for status, outcome in [  # the documented statuses
+        ("PENDING", "pending"),
+        ("UPDATING", "pending"),
         ("RUNNING", "success"),
         ("STOPPED", "failed"),
+        ("DELETING", "failed"),
+        ("FAILED", "failed"),
     ]:
         assert classify_deployment(Deployment(deployed_model="m", status=status)) == outcome
 
