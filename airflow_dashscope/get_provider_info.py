@@ -66,6 +66,9 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_dashscope.links.DashScopeFineTuneJobLink",
             "airflow_dashscope.links.DashScopeDeploymentLink",
         ],
+        "plugins": [
+            {"name": "dashscope", "plugin-class": "airflow_dashscope.ui.plugin.DashScopePlugin"}
+        ],
         "asset-uris": [
             {
                 "schemes": ["dashscope"],
