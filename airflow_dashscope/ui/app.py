@@ -56,6 +56,14 @@ def _up(request: Request) -> str:
     return "../" * max(0, _tail(request).count("/") - 1)
 
 
+def _map_index(text: str) -> int:
+    """Airflow's UI leaves ``{MAP_INDEX}`` unfilled for a task that is not mapped."""
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
 def _problem(error: DashScopeError) -> str:
     """What went wrong remotely, for the page (the client's messages never hold the key)."""
     return f"{type(error).__name__}: {error}"
@@ -168,9 +176,9 @@ def create_app(reader: RemoteReader | None = None) -> FastAPI:
 
     @app.get("/api/task" + ti_route, dependencies=[can_read_task_instances])
     def task_api(
-        dag_id: str, task_id: str, map_index: int, run_id: str, session: SessionDep
+        dag_id: str, task_id: str, map_index: str, run_id: str, session: SessionDep
     ) -> dict[str, Any]:
-        return ui.task_data(session, dag_id, run_id, task_id, map_index)
+        return ui.task_data(session, dag_id, run_id, task_id, _map_index(map_index))
 
     @app.get(
         "/task" + ti_route, dependencies=[can_read_task_instances], response_class=HTMLResponse
@@ -179,11 +187,11 @@ def create_app(reader: RemoteReader | None = None) -> FastAPI:
         request: Request,
         dag_id: str,
         task_id: str,
-        map_index: int,
+        map_index: str,
         run_id: str,
         session: SessionDep,
     ) -> HTMLResponse:
-        record = records.find_task(session, dag_id, run_id, task_id, map_index)
+        record = records.find_task(session, dag_id, run_id, task_id, _map_index(map_index))
         if record is None or record.kind != "fine_tune":
             return ui.page("not_fine_tune.html", request, dag_id=dag_id, task_id=task_id)
         # The data's URL is this page's, under api/, kept encoded as the browser sent it.

@@ -125,6 +125,8 @@ def deployment_row(
         "capacity": deployment.capacity if deployment else None,
         "created": _iso(deployment.gmt_create) if deployment else None,
         "task_id": task.task_id if task else None,
+        #: What the deploy task last saw (useful once a teardown has removed it).
+        "task_status": task.result.get("status") if task else None,
         "console_url": DEPLOYMENT_URL.format(id=quote(deployed_model, safe="")),
     }
 

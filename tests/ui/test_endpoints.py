@@ -67,7 +67,7 @@ def test_the_tab_shows_the_finished_job(world: World, auth: Any, http: TestClien
     # The deployment the DAG made of the exported model, with its console link.
     (deployment,) = data["deployments"]
     assert deployment["model_name"] == "ui-visible-v1" and deployment["status"] == "RUNNING"
-    assert deployment["task_id"] == "deploy"
+    assert deployment["task_id"] == "deploy" and deployment["task_status"] == "RUNNING"
     assert deployment["console_url"].endswith(quote(deployment["deployed_model"], safe=""))
     assert world.emu.api_key not in answer.text
 
@@ -164,6 +164,13 @@ def test_the_pages_render_without_the_key(world: World, auth: Any, http: TestCli
     assert script.headers["content-type"].startswith("text/javascript")
     for text in (page.text, tab.text, script.text):
         assert world.emu.api_key not in text
+
+
+def test_an_unfilled_map_index_means_not_mapped(world: World, auth: Any, http: TestClient) -> None:
+    """Airflow's UI leaves the ``{MAP_INDEX}`` placeholder as is for an unmapped task."""
+    path = task_path(world, "ui_visible").replace("/-1/", "/%7BMAP_INDEX%7D/")
+    answer = http.get(path, headers=token(auth, "alice"))
+    assert answer.status_code == 200 and answer.json()["task"]["map_index"] == -1
 
 
 def test_other_tasks_have_no_fine_tune(world: World, auth: Any, http: TestClient) -> None:

@@ -171,7 +171,8 @@
     });
     fillTable("[data-testid=deployments]", data.deployments || [], function (d) {
       var a = el("a", { href: d.console_url, target: "_blank", rel: "noopener" }, "console");
-      return [d.deployed_model, badge(d.status), d.model_name, d.plan, d.task_id, a];
+      var task = d.task_id ? d.task_id + (d.task_status ? " (saw " + d.task_status + ")" : "") : null;
+      return [d.deployed_model, badge(d.status), d.model_name, d.plan, task, a];
     });
     root.querySelector("[data-testid=updated]").textContent =
       "Updated " + new Date().toLocaleTimeString() + (data.refresh_seconds ? " · refreshing" : "");
