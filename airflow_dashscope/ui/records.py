@@ -138,9 +138,7 @@ def _records(session: Session, tis: list[Any]) -> list[TaskRecord]:
                 task_id=ti.task_id,
                 map_index=ti.map_index,
                 kind=OPERATOR_KINDS[ti.operator],
-                state=str(ti.state.value if hasattr(ti.state, "value") else ti.state)
-                if ti.state
-                else None,
+                state=str(getattr(ti.state, "value", ti.state)) if ti.state else None,
                 start_date=ti.start_date,
                 end_date=ti.end_date,
                 xcoms=xcoms.get(key, {}),

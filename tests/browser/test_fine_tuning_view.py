@@ -38,11 +38,22 @@ from tests.e2e.test_standalone import (
     airflow_env,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(1200)]
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.timeout(1200),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"no browser: {CHROMIUM} is missing (install it with .ci/install-browser.sh)",
+    ),
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install '.[ui]')"
+)
 
 __all__ = ["airflow_env"]  # the e2e test's fixture, built on this module's ``emulator``
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -60,16 +71,6 @@ PASSWORDS = {"admin": "admin-pw-for-tests", "mallory": "mallory-pw-for-tests"}
 JOB_SECONDS = 60
 TAB = "dashscope-fine-tuning"
 WAIT_MS = 120_000
-
-
-def _browser_or_skip() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (install it with .ci/install-browser.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (pip install '.[ui]')")
-    return sync_playwright
 
 
 @pytest.fixture
@@ -184,7 +185,6 @@ def _step_lines(emu: RunningEmulator, job_id: str) -> list[str]:
 def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
     standalone: dict[str, str], acl_api_server: str, emulator: RunningEmulator
 ) -> None:
-    sync_playwright = _browser_or_skip()
     env, log = standalone, Path(standalone["_LOG"])
     base = env["AIRFLOW__API__BASE_URL"]
     _wait_for(
@@ -213,7 +213,7 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tab_url = f"{base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/fine_tune/plugin/{TAB}"
     host = base.split("//", 1)[1].split(":")[0]
-    with sync_playwright() as playwright:
+    with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
@@ -264,6 +264,12 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
             table = page.frame_locator("iframe").first.locator("[data-testid=jobs-table]")
             table.locator("tr", has_text=job_id).wait_for(timeout=WAIT_MS)
             page.screenshot(path=str(SCREENSHOTS / "dashscope-page.png"), full_page=True)
+            # Its links open the task in Airflow's UI around the frame.
+            table.locator("a.airflow-link", has_text="fine_tune").click()
+            page.wait_for_url(
+                re.compile(r"/dags/example_dashscope_finetune/runs/.+/tasks/fine_tune$")
+            )
+            page.get_by_text("DashScopeFineTuneOperator").first.wait_for(timeout=WAIT_MS)
 
             # On a server with DAG-level permissions, a viewer who may not read the DAG gets
             # 403 on the tab and sees none of its jobs; admin (the control) gets the tab.
