@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip uv
-	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)"
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,ui]" "apache-airflow==$(AIRFLOW_VERSION)"
 	touch $@
 
 venv: $(VENV)/.stamp-$(AIRFLOW_VERSION)

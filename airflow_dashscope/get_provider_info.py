@@ -175,6 +175,9 @@ _PROVIDER_INFO: dict[str, Any] = {
         "airflow_dashscope.links.DashScopeDeploymentLink",
     ],
     "config": CONFIG,
+    "plugins": [
+        {"name": "dashscope", "plugin-class": "airflow_dashscope.ui.plugin.DashScopePlugin"}
+    ],
     "asset-uris": [
         {
             "schemes": ["dashscope"],
