@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_dashscope.assets import MODELS_ALIAS, emit_model_asset
-from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.operators._compat import AirflowException, default_deferrable
-from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 from airflow_dashscope.waiting import (
     Resource,
     WaitEvent,
@@ -33,6 +31,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 
 
 def with_models_alias(outlets: Any) -> list[Any]:
@@ -166,6 +165,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         return asyncio.run(self._wait_with(trigger))
 
     async def _wait_with(self, trigger: DashScopeBaseTrigger) -> WaitEvent:
+        from airflow_dashscope.client import AsyncDashScopeClient
+
         async with AsyncDashScopeClient(self.hook.client_config()) as client:
             return await trigger.wait(client)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.client.models import Checkpoint
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 from airflow_dashscope.waiting import checkpoint_matches
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
+
+    from airflow_dashscope.client.models import Checkpoint
+    from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 
 LATEST = "latest"
 
@@ -85,6 +86,8 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
     ) -> DashScopeCheckpointTrigger:
+        from airflow_dashscope.triggers import DashScopeCheckpointTrigger
+
         job_id, checkpoint = resource_id.split("/", 1)
         return DashScopeCheckpointTrigger(
             job_id,

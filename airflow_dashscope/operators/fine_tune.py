@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope import catalog
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.links import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.parameters import validate_fine_tune_parameters
-from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 from airflow_dashscope.waiting import WaitEvent, classify_job
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
 
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.client.models import FineTuneJob
+    from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 
 #: Jobs in these statuses are still ours to wait on when a task is tried again.
 IN_PROGRESS = frozenset({"PENDING", "QUEUING", "RUNNING"})
@@ -183,6 +183,8 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
     ) -> DashScopeFineTuneJobTrigger:
+        from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
+
         return DashScopeFineTuneJobTrigger(
             resource_id,
             dashscope_conn_id=self.dashscope_conn_id,

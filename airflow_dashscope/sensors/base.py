@@ -20,16 +20,18 @@ import contextlib
 from abc import abstractmethod
 from collections.abc import Coroutine, Iterator, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.configuration import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger
 from airflow_dashscope.waiting import WaitEvent, deadline, is_transient
+
+if TYPE_CHECKING:  # the client and triggers load when a task runs, not at DAG parse
+    from airflow_dashscope.client import AsyncDashScopeClient
+    from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 
 try:  # Airflow >= 3.2 moved them to the Task SDK
     from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
@@ -38,6 +40,7 @@ except ImportError:  # pragma: no cover - Airflow 3.1
 
 
 T = TypeVar("T")
+DEFAULT_CONN_ID = DashScopeHook.default_conn_name
 
 
 class DashScopeWaitError(AirflowException):
@@ -54,6 +57,8 @@ class _PokeSession:
 
     def client(self) -> AsyncDashScopeClient:
         if self._client is None:
+            from airflow_dashscope.client import AsyncDashScopeClient
+
             self._client = AsyncDashScopeClient(DashScopeHook(self._conn_id).client_config())
         return self._client
 
