@@ -85,10 +85,11 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: Send the key over plain http to a non-loopback host. Off: that would leak the key.
     allow_insecure_http: bool = False
-    #: Sockets one client may hold to the service. A client shared by many triggers needs
-    #: room for a burst of polls: httpx queues requests beyond it, at a CPU cost per queued
-    #: request (with 10, a thousand triggers spent about 12 ms CPU per poll in the queue).
-    max_connections: int = 100
+    #: Sockets (and requests in flight) of one client. The async client queues requests
+    #: beyond it itself: httpx's own queue costs CPU per queued request and per pooled
+    #: connection (a thousand triggers spent about 12 ms CPU per poll in it), so the pool
+    #: is sized for a busy triggerer yet small enough to stay cheap to manage.
+    max_connections: int = 16
     #: Seconds an idle pooled connection is kept: longer than the usual poll interval, so a
     #: poll reuses a warm connection instead of paying a new TCP and TLS handshake.
     keepalive_expiry: float = 120.0

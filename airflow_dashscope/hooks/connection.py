@@ -3,7 +3,7 @@
 The connection form (declared in ``get_provider_info``): the password is the API key, the
 host the base URL; extras ``workspace``, ``region``, ``timeout``, ``max_retries``,
 ``allow_insecure_http`` and ``max_connections`` (sockets of the pool a triggerer's triggers
-share; 100 by default). With no password, ``DASHSCOPE_API_KEY`` is used.
+share; 16 by default). With no password, ``DASHSCOPE_API_KEY`` is used.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_dashscope.hooks.pool import shared_clients
+from airflow_dashscope.hooks.pool import config_digest, recent_configs, shared_clients
 
 if TYPE_CHECKING:  # the client loads when a task runs, not when a DAG file is parsed
     from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient
@@ -20,6 +20,28 @@ def _mask(config: ClientConfig) -> ClientConfig:
     from airflow.sdk.log import mask_secret
 
     mask_secret(config.api_key.get_secret_value())
+    return config
+
+
+#: Configurations whose key this process has already registered through the async path.
+_masked_in_loop: set[str] = set()
+
+
+async def _amask(config: ClientConfig) -> ClientConfig:
+    """``_mask`` for the event loop: once per key per process, without a blocking send.
+
+    In a triggerer, ``mask_secret`` also tells the supervisor with a blocking send, which
+    a thousand triggers starting together would each pay on the shared loop.
+    """
+    digest = config_digest(config)
+    if digest not in _masked_in_loop:
+        try:
+            from airflow.sdk.log import amask_secret
+        except ImportError:  # Airflow 3.1: only the blocking one exists
+            _mask(config)
+        else:
+            await amask_secret(config.api_key.get_secret_value())
+        _masked_in_loop.add(digest)
     return config
 
 
@@ -93,7 +115,7 @@ class DashScopeHook(BaseHook):
         from airflow_dashscope.hooks.connection import client_config_from
 
         conn: ConnectionLike = await self.aget_connection(self.dashscope_conn_id)
-        return _mask(client_config_from(conn))
+        return await _amask(client_config_from(conn))
 
     @cached_property
     def client(self) -> DashScopeClient:
@@ -107,7 +129,8 @@ class DashScopeHook(BaseHook):
     async def aget_conn(self) -> AsyncDashScopeClient:
         """The shared async client of this connection's settings (borrowed until ``aclose``)."""
         if self._async_client is None:
-            self._async_client = await shared_clients.acquire(await self.aclient_config())
+            config = await recent_configs.get(self.dashscope_conn_id, self.aclient_config)
+            self._async_client = await shared_clients.acquire(config)
         return self._async_client
 
     def close(self) -> None:

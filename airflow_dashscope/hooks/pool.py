@@ -12,7 +12,10 @@ borrows the same :class:`~airflow_dashscope.client.AsyncDashScopeClient`:
 * leases are counted: the last trigger to give its lease back closes the client, so
   nothing stays open once every trigger has ended;
 * the loop never does CPU-heavy set-up: the one TLS context of the process is built in a
-  worker thread the first time, and a client built over it costs microseconds.
+  worker thread the first time, and a client built over it costs microseconds;
+* triggers of one connection that start together share one connection lookup
+  (:class:`RecentConfigs`): a thousand triggers resumed at once would otherwise each pay
+  a lookup and a config build in the same turn of the loop.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import hmac
 import os
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -97,5 +101,37 @@ class AsyncClientPool:
         return clients
 
 
+#: Seconds a looked-up configuration serves other triggers of the same connection. Short:
+#: a trigger started after a key rotation sees the new key within this time.
+FRESH_FOR = 1.0
+
+
+class RecentConfigs:
+    """One connection lookup per connection id per second, shared by the triggers asking."""
+
+    def __init__(self) -> None:
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Task[ClientConfig]]]
+        ] = weakref.WeakKeyDictionary()
+
+    async def get(
+        self, conn_id: str, lookup: Callable[[], Awaitable[ClientConfig]]
+    ) -> ClientConfig:
+        loop = asyncio.get_running_loop()
+        entries = self._loops.setdefault(loop, {})
+        now = loop.time()
+        fresh = entries.get(conn_id)
+        if fresh is None or fresh[0] < now or (fresh[1].done() and fresh[1].exception()):
+            task = loop.create_task(_resolved(lookup))
+            fresh = entries[conn_id] = (now + FRESH_FOR, task)
+        # shield: one asker being cancelled must not cancel the lookup the others await.
+        return await asyncio.shield(fresh[1])
+
+
+async def _resolved(lookup: Callable[[], Awaitable[ClientConfig]]) -> ClientConfig:
+    return await lookup()
+
+
 #: The process's pool: the triggerer's triggers and deferrable sensors all borrow from it.
 shared_clients = AsyncClientPool()
+recent_configs = RecentConfigs()

@@ -16,7 +16,7 @@ import pytest
 from airflow_dashscope.client.config import ClientConfig, Secret
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
-from airflow_dashscope.hooks import DashScopeHook
+from airflow_dashscope.hooks import DashScopeHook, pool
 from airflow_dashscope.hooks.pool import config_digest, shared_clients
 from airflow_dashscope.sensors import DashScopeFineTuneJobSensor
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
@@ -69,6 +69,8 @@ async def test_200_triggers_open_at_most_the_pools_limit_of_sockets(
 async def test_a_rotated_key_gets_its_own_client_and_each_closes_with_its_last_user(
     emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every hook looks the connection up itself, as after the 1 s shared-lookup window.
+    monkeypatch.setattr(pool, "FRESH_FOR", -1.0)
     point_default_connection(monkeypatch, emu)
     first, second = DashScopeHook(), DashScopeHook()
     shared = await first.aget_conn()
@@ -126,3 +128,25 @@ def test_a_sensor_in_poke_mode_reuses_one_connection_across_pokes(
     assert result["status"] == "SUCCEEDED"
     assert pokes >= 4
     assert emu.counters()["connections"] - before == 1
+
+
+async def test_hooks_starting_together_share_one_connection_lookup(
+    emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    point_default_connection(monkeypatch, emu)
+    lookups = 0
+    real_lookup = DashScopeHook.aclient_config
+
+    async def counted(self: DashScopeHook) -> ClientConfig:
+        nonlocal lookups
+        lookups += 1
+        return await real_lookup(self)
+
+    monkeypatch.setattr(DashScopeHook, "aclient_config", counted)
+    hooks = [DashScopeHook() for _ in range(50)]
+    clients = await asyncio.gather(*(hook.aget_conn() for hook in hooks))
+    assert lookups == 1
+    assert len({id(client) for client in clients}) == 1
+    for hook in hooks:
+        await hook.aclose()
+    assert clients[0]._http.is_closed
