@@ -38,8 +38,10 @@ test-floor:
 demo: venv
 	$(PY) example_dags/run_demo.py
 
+# Issue 13's figures side by side (about 15 minutes); the peers come from the bench extra.
 bench: venv
-	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,bench]"
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) .mypy_cache .ruff_cache .pytest_cache
