@@ -121,11 +121,16 @@ class RecentConfigs:
         entries = self._loops.setdefault(loop, {})
         now = loop.time()
         fresh = entries.get(conn_id)
-        if fresh is None or fresh[0] < now or (fresh[1].done() and fresh[1].exception()):
+        if fresh is None or fresh[0] < now or _failed(fresh[1]):
             task = loop.create_task(_resolved(lookup))
             fresh = entries[conn_id] = (now + FRESH_FOR, task)
         # shield: one asker being cancelled must not cancel the lookup the others await.
         return await asyncio.shield(fresh[1])
+
+
+def _failed(task: asyncio.Task[ClientConfig]) -> bool:
+    """A finished lookup that gave no configuration (the next asker looks up again)."""
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 async def _resolved(lookup: Callable[[], Awaitable[ClientConfig]]) -> ClientConfig:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_dashscope.client.config import ClientConfig, Secret
+from airflow_dashscope.client.errors import DashScopeConfigError
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.hooks import DashScopeHook, pool
@@ -150,3 +151,21 @@ async def test_hooks_starting_together_share_one_connection_lookup(
     for hook in hooks:
         await hook.aclose()
     assert clients[0]._http.is_closed
+
+
+async def test_a_failed_lookup_is_not_shared_with_the_next_hook(
+    emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DASHSCOPE_DEFAULT",
+        json.dumps({"conn_type": "dashscope", "host": emu.base_url}),  # no key yet
+    )
+    with pytest.raises(DashScopeConfigError, match="no API key"):
+        await DashScopeHook().aget_conn()
+
+    point_default_connection(monkeypatch, emu)  # fixed within the 1 s sharing window
+    hook = DashScopeHook()
+    client = await hook.aget_conn()
+    assert (await client.list_files_page()).total == 0
+    await hook.aclose()
