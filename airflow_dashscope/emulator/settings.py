@@ -44,8 +44,6 @@ class Settings:
     max_files: int = 100
     max_total_bytes: int = 5 * 1024 * MB
     max_jobs: int = 20
-    #: "capacity must be larger than or equal to 0 ... and less than 1000".
-    max_capacity: int = 999
     export_model_id: Literal["asked", "derived"] = "asked"
     text_default_models: tuple[str, ...] = ("qwen2.5-*", "qwen3-*", "qwen-plus-character-*")
 
