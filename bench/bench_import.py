@@ -2,7 +2,7 @@
 
 What a DAG file pays at every parse. Each sample is a fresh interpreter that imports
 ``airflow.sdk`` first and then times only the provider's import (so interpreter start-up
-and Airflow itself are not counted); the variants are interleaved, ``REPEATS * 3`` rounds.
+and Airflow itself are not counted); the variants are interleaved, ``REPEATS`` rounds.
 """
 
 from __future__ import annotations
@@ -62,11 +62,11 @@ def main() -> str:
     for statement in targets.values():
         sample(statement)  # warm the byte-code caches once
     samples: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(REPEATS * 3):
+    for _ in range(REPEATS):
         for name, statement in targets.items():
             samples[name].append(sample(statement))
     rows = [[name, fmt(values)] for name, values in samples.items()]
-    note = f"min / median of {REPEATS * 3} fresh processes each."
+    note = f"min / median of {REPEATS} fresh processes each."
     if missing:
         note += f" Not installed (`pip install -e .[bench]`): {', '.join(missing)}."
     header = ["import (after `import airflow.sdk`)", "ms"]
