@@ -113,6 +113,7 @@ class DashScopeViews:
             checkpoints,
             deployments,
             records.run_tasks(session, dag_id, run_id),
+            self.reader.console(conn),
         )
         view["problems"] = problems
         return view

@@ -12,11 +12,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob
 from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.links import console_url, region_of
 from airflow_dashscope.waiting import LogFollower
 
 T = TypeVar("T")
@@ -75,6 +77,11 @@ class RemoteReader:
             if hook is None:
                 hook = self._hooks[conn_id] = DashScopeHook(dashscope_conn_id=conn_id)
         return hook.get_conn()
+
+    def console(self, conn_id: str) -> Callable[[str, str], str]:
+        """Console links in the region and workspace of ``conn_id`` (no key involved)."""
+        config = self.client(conn_id).config
+        return partial(console_url, region=region_of(config.base_url), workspace=config.workspace)
 
     def job(self, conn_id: str, job_id: str) -> FineTuneJob:
         return self.cache.get_or_load(

@@ -5,6 +5,7 @@ shows is tested without a browser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -12,9 +13,11 @@ from urllib.parse import quote
 import pendulum
 
 from airflow_dashscope.client.models import SERVICE_TIMEZONE, Checkpoint, Deployment, FineTuneJob
-from airflow_dashscope.links import DEPLOYMENT_URL, FINE_TUNE_JOB_URL
 from airflow_dashscope.training_log import TrainingSummary
 from airflow_dashscope.ui.records import TaskRecord
+
+#: Makes the console link of a resource: ``console(kind, resource_id) -> url``.
+Console = Callable[[str, str], str]
 
 #: Seconds between two refreshes of a page that shows something still moving.
 REFRESH_SECONDS = 3
@@ -113,7 +116,10 @@ def checkpoint_rows(
 
 
 def deployment_row(
-    deployed_model: str, deployment: Deployment | None, task: TaskRecord | None
+    deployed_model: str,
+    deployment: Deployment | None,
+    task: TaskRecord | None,
+    console: Console,
 ) -> dict[str, Any]:
     return {
         "deployed_model": deployed_model,
@@ -127,7 +133,7 @@ def deployment_row(
         "task_id": task.task_id if task else None,
         #: What the deploy task last saw (useful once a teardown has removed it).
         "task_status": task.result.get("status") if task else None,
-        "console_url": DEPLOYMENT_URL.format(id=quote(deployed_model, safe="")),
+        "console_url": console("deployment", deployed_model),
     }
 
 
@@ -136,6 +142,7 @@ def job_deployments(
     checkpoints: list[Checkpoint],
     deployments: dict[str, Deployment],
     deploy_tasks: list[TaskRecord],
+    console: Console,
 ) -> list[dict[str, Any]]:
     """The job's models' deployments: found remotely by model, or recorded by the run's
     deploy tasks (a deployment removed since shows as NOT FOUND)."""
@@ -144,7 +151,7 @@ def job_deployments(
     by_task = {t.remote_id: t for t in deploy_tasks if t.remote_id}
     wanted = [d for d, dep in deployments.items() if dep.model_name in models]
     wanted += [d for d in by_task if d not in wanted]
-    return [deployment_row(d, deployments.get(d), by_task.get(d)) for d in wanted]
+    return [deployment_row(d, deployments.get(d), by_task.get(d), console) for d in wanted]
 
 
 def cost(job: FineTuneJob, summary: TrainingSummary, result: dict[str, Any]) -> dict[str, Any]:
@@ -164,8 +171,10 @@ def job_view(
     checkpoints: list[Checkpoint],
     deployments: dict[str, Deployment],
     run_records: list[TaskRecord],
+    console: Console,
 ) -> dict[str, Any]:
-    """Everything the fine-tune tab shows for ``record``'s job."""
+    """Everything the fine-tune tab shows for ``record``'s job (``console`` makes the
+    region- and workspace-aware console link of a resource kind and id)."""
     hyper = job.hyper_parameters.to_dict() if job.hyper_parameters else {}
     active = job.status_name in ACTIVE_JOB
     return {
@@ -181,7 +190,7 @@ def job_view(
             "hyper_parameters": hyper,
             "code": job.code,
             "message": job.message,
-            "console_url": FINE_TUNE_JOB_URL.format(id=quote(job.job_id, safe="")),
+            "console_url": console("fine_tune", job.job_id),
         },
         "timeline": timeline(job, summary),
         "training": summary.to_dict(points=True),
@@ -190,7 +199,11 @@ def job_view(
         ),
         "cost": cost(job, summary, record.result),
         "deployments": job_deployments(
-            job, checkpoints, deployments, [r for r in run_records if r.kind == "deployment"]
+            job,
+            checkpoints,
+            deployments,
+            [r for r in run_records if r.kind == "deployment"],
+            console,
         ),
         "refresh_seconds": REFRESH_SECONDS if active else None,
     }
