@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor lint typecheck pytest demo bench clean
+.PHONY: venv test test-floor lint typecheck pytest test-production services demo bench clean
 
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	touch $@
 
 venv: $(VENV)/.stamp-$(AIRFLOW_VERSION)
+
+# The production-shaped suite's extras (Celery provider, PostgreSQL drivers, Redis client).
+$(VENV)/.stamp-production-$(AIRFLOW_VERSION): $(VENV)/.stamp-$(AIRFLOW_VERSION)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,production]" "apache-airflow==$(AIRFLOW_VERSION)"
+	touch $@
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -29,7 +34,16 @@ typecheck: venv
 pytest: venv
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# PostgreSQL and Redis servers for tests/production (Debian packages; root installs them).
+services:
+	bash .ci/install-services.sh
+
+# PostgreSQL + CeleryExecutor on Redis + two workers + two triggerers + the emulator, under
+# load, faults, kills and user actions (docs/production.md). Newest Airflow only: it runs once.
+test-production: $(VENV)/.stamp-production-$(AIRFLOW_VERSION) services
+	$(VENV)/bin/pytest -q -m production tests/production $(PYTEST_ARGS)
+
+test: lint typecheck pytest test-production
 
 # The same suite on the oldest Airflow release the package supports.
 test-floor:

@@ -28,7 +28,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_ID = "example_dashscope_finetune"
 TERMINAL_RUN = ("success", "failed")
 ADMIN_PASSWORD = "production-suite"
-WORKER_CONCURRENCY = 12
+WORKER_CONCURRENCY = 8
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 WORKERS = ("worker-1", "worker-2")
 
@@ -68,9 +68,7 @@ class Airflow:
         for triggerer in TRIGGERERS:
             self.start_triggerer(triggerer)
         wait_until("the API server", self._api_up, 300, every=2)
-        token = self.api.post(
-            "/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
+        token = self.api.post("/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD})
         token.raise_for_status()
         self.api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         wait_until("the DAG to be parsed", self._dag_parsed, 300, every=2)
@@ -204,9 +202,9 @@ class Airflow:
 
     def run_states(self, run_ids: Iterable[str]) -> dict[str, str]:
         wanted = set(run_ids)
-        runs = self.request(
-            "GET", f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000}
-        )["dag_runs"]
+        runs = self.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns", params={"limit": 1000})[
+            "dag_runs"
+        ]
         return {r["dag_run_id"]: r["state"] for r in runs if r["dag_run_id"] in wanted}
 
     def wait_runs(self, run_ids: list[str], timeout: float) -> dict[str, str]:
@@ -218,9 +216,9 @@ class Airflow:
         return wait_until(f"{len(run_ids)} runs to finish", finished, timeout, every=3)
 
     def task_instances(self, run_id: str) -> dict[str, dict[str, Any]]:
-        found = self.request(
-            "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances"
-        )["task_instances"]
+        found = self.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")[
+            "task_instances"
+        ]
         return {ti["task_id"]: ti for ti in found}
 
     def task_states(self, run_ids: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,9 +24,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(
-    what: str, check: Callable[[], T | None], timeout: float, every: float = 1.0
-) -> T:
+def wait_until(what: str, check: Callable[[], T | None], timeout: float, every: float = 1.0) -> T:
     """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -45,7 +44,6 @@ class Process:
     argv: Sequence[str]
     log: Path
     popen: subprocess.Popen[bytes]
-    started: list[int] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
@@ -62,35 +60,29 @@ class Process:
         except psutil.NoSuchProcess:
             return []
 
-    def remember_tree(self) -> None:
-        """Record every pid ever seen in this tree (for the command-line scan)."""
-        for proc in self.tree():
-            if proc.pid not in self.started:
-                self.started.append(proc.pid)
-
     def kill(self) -> None:
-        """SIGKILL the whole process group at once: a machine's crash, not a shutdown."""
-        try:
+        """SIGKILL the process, its group and every descendant: a machine's crash, not a stop."""
+        for proc in reversed(self.tree()):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.popen.wait(timeout=30)
 
     def stop(self, grace: float = 30) -> None:
-        if not self.alive():
-            return
-        try:
-            os.killpg(self.pid, signal.SIGTERM)
-            self.popen.wait(timeout=grace)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            self.kill()
-        # Children that outlived their leader (a task process) go too.
-        try:
+        """SIGTERM the group, wait, then SIGKILL whatever of its tree is left."""
+        tree = self.tree()
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=grace)
+        for proc in tree:  # children that left the group or outlived their leader
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        self.popen.wait(timeout=30)
 
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
@@ -118,7 +110,7 @@ def start(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Process(name, list(argv), log, popen, [popen.pid])
+    return Process(name, list(argv), log, popen)
 
 
 def run(

@@ -90,9 +90,12 @@ class Postgres:
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         import psycopg2
 
-        with psycopg2.connect(
-            host="127.0.0.1", port=self.port, user=self.user, dbname="airflow"
-        ) as conn, conn.cursor() as cur:
+        with (
+            psycopg2.connect(
+                host="127.0.0.1", port=self.port, user=self.user, dbname="airflow"
+            ) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute(sql, params)
             return list(cur.fetchall())
 
@@ -182,8 +185,8 @@ class Emulator:
                 return line.strip()
         return None
 
-    def control(self, method: str, path: str, **body: Any) -> Any:
-        answer = self.http.request(method, f"/__emulator__{path}", json=body or None)
+    def control(self, verb: str, route: str, /, **body: Any) -> Any:
+        answer = self.http.request(verb, f"/__emulator__{route}", json=body or None)
         answer.raise_for_status()
         return answer.json()
 
