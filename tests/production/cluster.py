@@ -132,6 +132,9 @@ class Airflow:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                # The example DAG's poll interval (its default is 30 s; emulated jobs take
+                # seconds). 5 s keeps Airflow 3.3's resume race out of reach (see issue 8).
+                "DASHSCOPE_EXAMPLE_POLL_SECONDS": "5",
             }
         )
         return env

@@ -60,6 +60,13 @@ class Process:
         except psutil.NoSuchProcess:
             return []
 
+    def freeze(self) -> None:
+        """SIGSTOP the whole tree: it stops working and heartbeating, but its sockets stay open
+        (a server still answers into them), as with a machine that hangs and then dies."""
+        for proc in self.tree():
+            with contextlib.suppress(psutil.Error):
+                proc.suspend()
+
     def kill(self) -> None:
         """SIGKILL the process, its group and every descendant: a machine's crash, not a stop."""
         for proc in reversed(self.tree()):

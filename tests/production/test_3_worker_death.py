@@ -1,6 +1,10 @@
-"""Scenario 3: the Celery worker dies while the fine-tune's create is in flight (its answer
-held by a ``delay`` fault); the retry, on the other worker, reattaches to the job the held
-create made: one job."""
+"""Scenario 3: the Celery worker dies between the fine-tune's create and its deferral; the
+retry, on the other worker, reattaches to the job the lost create made: one job.
+
+A ``delay`` fault holds the create; the worker is frozen (SIGSTOP) while it waits, so its socket
+stays open and the emulator, after the delay, creates the job and answers into a dead process;
+the worker is then SIGKILLed. (Killed at once, its socket would close and the emulator would
+drop the held request unprocessed: a worker death *before* the create, not between.)"""
 
 from __future__ import annotations
 
@@ -26,13 +30,14 @@ def test_a_worker_killed_mid_create_costs_one_job(production: Production) -> Non
     wait_until("the create to reach the emulator", lambda: not emulator.armed_faults(), 300, 0.5)
     ti = airflow.task_instances(run_id)[FINE_TUNE]
     victim = worker_running(production, ti)
-    victim.kill()
+    victim.freeze()
 
     def job_made_by_held_create() -> bool:
         return scenario.delta()["jobs"] == 1
 
     wait_until("the held create to take effect", job_made_by_held_create, 120, every=1)
     tries_when_job_existed = airflow.task_instances(run_id)[FINE_TUNE]["try_number"]
+    victim.kill()
     states = airflow.wait_runs([run_id], timeout=600)
     final = airflow.task_instances(run_id)[FINE_TUNE]
     figures = scenario.report(
