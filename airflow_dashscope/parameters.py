@@ -13,8 +13,11 @@ Policy choices (the document leaves these open):
 * ``training_type=None`` is checked as ``sft``, the type of the document's examples
   **[inferred: the service default]**.
 * Unknown hyperparameters pass (the service adds new ones); known ones are type-checked.
-  Integer parameters must be JSON integers; float parameters may also be numeric strings,
-  as in the document's ``"learning_rate": "1.6e-5"``.
+  Float parameters may be numeric strings, as in the document's ``"learning_rate": "1.6e-5"``.
+* A template renders to text unless the DAG renders native objects, so ``"{{ params.n }}"``
+  arrives as ``"3"``. :func:`as_number` and :func:`normalize_hyper_parameters` are the one
+  place where such text becomes a number (or a boolean); every operator calls them before
+  checking or sending anything.
 """
 
 from __future__ import annotations
@@ -45,6 +48,47 @@ _POSITIVE_INTS = (
 )
 _BOOLS = ("data_augmentation", "freeze_vit")
 _STRINGS = ("lr_scheduler_type",)
+
+
+def as_number(value: Any) -> Any:
+    """An integer or float for numeric text (``"3"``, ``" 2.5 "``, ``"1e-4"``); anything
+    else (including ``None``, booleans and non-numeric text) is returned unchanged, for the
+    checks to name it."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
+def as_bool(value: Any) -> Any:
+    """``True``/``False`` for the text a template renders (``"True"``, ``"false"``)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
+def normalize_hyper_parameters(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Rendered template text as the types the service expects: integer parameters become
+    ints, boolean ones bools. Float parameters keep their form (the service reads numeric
+    strings, and ``"1.6e-5"`` stays as written). Unknown parameters pass unchanged."""
+    if params is None:
+        return None
+    normalized = dict(params)
+    for name in _POSITIVE_INTS:
+        if name in normalized:
+            normalized[name] = as_number(normalized[name])
+    for name in _BOOLS:
+        if name in normalized:
+            normalized[name] = as_bool(normalized[name])
+    return normalized
 
 
 class JobParameterError(ValueError):

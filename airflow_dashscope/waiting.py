@@ -19,6 +19,7 @@ No I/O here besides the ``logging`` warning for unknown statuses.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -63,8 +64,8 @@ _CHECKPOINT_OUTCOMES: dict[str, Outcome] = {
     "FAILED": "failed",
 }
 _DEPLOYMENT_OUTCOMES: dict[str, Outcome] = {
+    # The documented statuses: PENDING, UPDATING, RUNNING, STOPPED, DELETING, FAILED.
     "PENDING": "pending",
-    "DEPLOYING": "pending",
     "UPDATING": "pending",
     "RUNNING": "success",
     # None of these comes back to RUNNING on its own, so waiting longer cannot help.
@@ -218,6 +219,30 @@ class WaitEvent:
         if self.last_logs:
             text += "\nLast remote log lines:\n" + "\n".join(f"  {line}" for line in self.last_logs)
         return text
+
+
+#: A remote log line's leading timestamp (the service writes Beijing time without a zone).
+_REMOTE_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:[,.](\d{1,6}))?")
+#: The zone of the service's zone-less times (as the client models read them).
+REMOTE_LOG_TIMEZONE = "Asia/Shanghai"
+
+
+def remote_log_line(line: str) -> str:
+    """A remote log line for the task log: a leading service timestamp (Beijing time, no
+    zone) is rewritten in UTC with a ``Z``, so it reads alongside Airflow's own UTC lines."""
+    match = _REMOTE_STAMP.match(line)
+    if match is None:
+        return line
+    import pendulum
+
+    day, clock, fraction = match.groups()
+    try:
+        local = pendulum.parse(f"{day}T{clock}", tz=REMOTE_LOG_TIMEZONE)
+    except Exception:  # pragma: no cover - the pattern only matches parseable times
+        return line
+    utc = local.in_timezone("UTC").strftime("%Y-%m-%dT%H:%M:%S")  # type: ignore[union-attr]
+    stamp = f"{utc}.{fraction}Z" if fraction else f"{utc}Z"
+    return stamp + line[match.end() :]
 
 
 class LogFollower:

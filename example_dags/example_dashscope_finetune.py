@@ -3,6 +3,11 @@
 upload (validated first) -> fine-tune -> export the latest checkpoint -> deploy -> invoke,
 with the deployment removed again at the end (a teardown: it runs even if invoke fails).
 
+The smoke test (invoke) is inside the pipeline and the deployment is temporary, so the deploy
+step does not announce it (``announce=False``): a DAG scheduled on new deployments
+(``example_dashscope_on_new_model``) must never be handed a deployment that this run's
+teardown is about to delete. For deployments that stay, see ``example_dashscope_retrain``.
+
 Trigger it from the UI with other params (model, data file, epochs...), or on a schedule.
 Every waiting step defers to the triggerer, so a multi-hour fine-tune holds no worker slot.
 Point the ``dashscope_default`` connection at the real service, or at the local emulator
@@ -11,6 +16,7 @@ Point the ``dashscope_default`` connection at the real service, or at the local 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pendulum
@@ -26,6 +32,8 @@ from airflow_dashscope.operators import (
 )
 
 SAMPLE_DATA = Path(__file__).parent / "data" / "sft_sample.jsonl"
+#: Seconds between status checks (real jobs take hours; the tests use a few seconds).
+POLL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_SECONDS", "30"))
 
 with DAG(
     dag_id="example_dashscope_finetune",
@@ -33,7 +41,6 @@ with DAG(
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    render_template_as_native_obj=True,
     tags=["dashscope", "fine-tuning", "example"],
     default_args={"dashscope_conn_id": "dashscope_default", "retries": 1},
     params={
@@ -66,9 +73,10 @@ with DAG(
             "learning_rate": "1e-4",
             "save_strategy": "epoch",
         },
+        training_tokens=upload.output["training_tokens"],
         job_name="example-ft",
         deferrable=True,
-        poll_interval=2,
+        poll_interval=POLL,
         timeout=pendulum.duration(hours=12),
     )
 
@@ -79,7 +87,7 @@ with DAG(
         # Manual runs have no logical date in Airflow 3: name the export after run_after.
         model_name="{{ params.model }}-example-{{ dag_run.run_after.strftime('%Y%m%d%H%M%S') }}",
         deferrable=True,
-        poll_interval=2,
+        poll_interval=POLL,
     )
 
     deploy = DashScopeDeployModelOperator(
@@ -88,8 +96,9 @@ with DAG(
         plan="lora",
         capacity=1,
         name="example-ft",
+        announce=False,
         deferrable=True,
-        poll_interval=2,
+        poll_interval=POLL,
     )
 
     invoke = DashScopeInvokeModelOperator(

@@ -1,10 +1,14 @@
-"""Smoke-test every newly deployed DashScope model, scheduled on the model assets.
+"""Smoke-test every new DashScope deployment, scheduled on the deployment events.
 
-The fine-tune, export and deploy operators record an asset event
-``dashscope://<workspace>/models/<model id>`` through the alias ``dashscope-models`` when a
-model is ready. This DAG is scheduled on that alias, so it runs after each of them; it only
-acts on deployment events (those carry ``deployed_model``), asks the model a question and
-fails if the answer is empty.
+The deploy operator records an event on ``dashscope://<workspace>/deployments/<id>`` through
+the alias ``dashscope-deployments`` when a deployment it made is RUNNING (a reused one, or
+one made with ``announce=False``, records none). Trained and exported models have aliases
+and assets of their own, so this DAG runs once per new deployment: here, each production
+model ``example_dashscope_retrain`` promotes. It asks the model a question and fails if the
+answer is empty.
+
+It does not delete what it tests: the deployment belongs to the DAG that made it, which is
+why pipelines that tear their deployment down do not announce it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_dashscope.assets import MODELS_ALIAS
+from airflow_dashscope.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.operators import DashScopeInvokeModelOperator
 
 
@@ -23,8 +27,9 @@ def deployed_models(triggering_asset_events: Any) -> list[str]:
     found: list[str] = []
     for events in (triggering_asset_events or {}).values():
         for event in events:
-            deployed = (event.extra or {}).get("deployed_model")
-            if deployed and deployed not in found:
+            extra = event.extra or {}
+            deployed = extra.get("deployed_model")
+            if extra.get("kind") == "deployed" and deployed and deployed not in found:
                 found.append(deployed)
     return found
 
@@ -32,7 +37,7 @@ def deployed_models(triggering_asset_events: Any) -> list[str]:
 with DAG(
     dag_id="example_dashscope_on_new_model",
     description="Ask each newly deployed DashScope model a question",
-    schedule=MODELS_ALIAS,
+    schedule=DEPLOYMENTS_ALIAS,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["dashscope", "example"],
@@ -42,7 +47,14 @@ with DAG(
     def new_deployments(triggering_asset_events: Any = None) -> list[str]:
         return deployed_models(triggering_asset_events)
 
+    @task
+    def check(answers: list[dict[str, Any]]) -> None:
+        empty = [a["model"] for a in answers if not str(a.get("text") or "").strip()]
+        if empty:
+            raise ValueError(f"These deployments answered nothing: {empty}")
+
     smoke_test = DashScopeInvokeModelOperator.partial(
         task_id="smoke_test",
         messages=[{"role": "user", "content": "Say hello in one sentence."}],
     ).expand(model=new_deployments())
+    check(smoke_test.output)

@@ -28,6 +28,7 @@ def _prepare_airflow_home() -> Path:
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(HERE)
     os.environ.pop("DASHSCOPE_API_KEY", None)
+    os.environ.setdefault("DASHSCOPE_EXAMPLE_POLL_SECONDS", "2")  # emulated jobs take seconds
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True
     )

@@ -14,6 +14,7 @@ from airflow.sdk import Asset
 
 from airflow_dashscope.assets import (
     create_asset,
+    deployment_asset,
     emit_model_asset,
     model_asset_uri,
     sanitize_uri,
@@ -36,6 +37,7 @@ def test_uri_shape() -> None:
         "dashscope://w/models",
         "dashscope:///models/x",
         "dashscope://w/files/x",
+        "dashscope://w/deployments",
         "dashscope://w/models/x/y",
     ],
 )
@@ -51,14 +53,21 @@ def test_airflow_uses_the_registered_handler() -> None:
         Asset(uri="dashscope://w/jobs/x")
 
 
+def test_deployments_have_assets_of_their_own() -> None:
+    """A consumer of deployments must not be queued by the training or export of the same
+    model id: Airflow queues runs per asset, so the URIs differ."""
+    assert deployment_asset("w", "m-ab12").uri == "dashscope://w/deployments/m-ab12"
+    assert sanitize_uri(urlsplit("dashscope://w/deployments/m-ab12")).path == "/deployments/m-ab12"
+
+
 #: A DAG file (dag.test() needs the DAG in a bundle): one task doing what the operators do.
 DAG_FILE = f"""
 from airflow.sdk import DAG, task
-from airflow_dashscope.assets import MODELS_ALIAS, emit_model_asset
+from airflow_dashscope.assets import TRAINED_ALIAS, emit_model_asset
 
 with DAG("dashscope_asset_emit", schedule=None) as dag:
 
-    @task(outlets=[MODELS_ALIAS])
+    @task(outlets=[TRAINED_ALIAS])
     def publish(**context):
         emit_model_asset(
             context, workspace="llm-ws", model_id="{MODEL}", extra={{"job_id": "ft-1"}}
@@ -77,7 +86,7 @@ def load_dag_file(folder: Path, name: str, source: str) -> Any:
 
 def test_undeclared_alias_is_refused() -> None:
     task = EmptyOperator(task_id="t")
-    with pytest.raises(ValueError, match="dashscope-models"):
+    with pytest.raises(ValueError, match="dashscope-trained-models"):
         emit_model_asset({"task": task, "outlet_events": {}}, workspace=None, model_id=MODEL)
 
 
@@ -96,5 +105,5 @@ def test_dag_run_records_the_model_asset_event(airflow_db: Path) -> None:
         assert len(events) == 1
         event = events[0]
         assert event.asset.uri == f"dashscope://llm-ws/models/{MODEL}"
-        assert event.extra == {"job_id": "ft-1"}
-        assert [alias.name for alias in event.source_aliases] == ["dashscope-models"]
+        assert event.extra == {"kind": "trained", "job_id": "ft-1"}
+        assert [alias.name for alias in event.source_aliases] == ["dashscope-trained-models"]

@@ -1,14 +1,35 @@
-"""The example DAGs load cleanly (what a user copies must at least parse)."""
+"""The example DAGs parse cleanly, and the scheduled-retraining pair runs end to end under
+``dag.test()`` against the emulator (the standalone test in ``tests/e2e`` runs them with a
+real scheduler and triggerer)."""
 
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from airflow_dashscope.emulator.runner import RunningEmulator
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
+DAG_IDS = {
+    "example_dashscope_finetune",
+    "example_dashscope_on_new_model",
+    "example_dashscope_etl",
+    "example_dashscope_retrain",
+}
+
+
+def load(name: str, folder: Path = EXAMPLES) -> Any:
+    path = folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_example_dags_load_without_errors(airflow_db: Path) -> None:
@@ -19,7 +40,7 @@ def test_example_dags_load_without_errors(airflow_db: Path) -> None:
 
     bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}
-    assert {"example_dashscope_finetune", "example_dashscope_on_new_model"} <= set(bag.dag_ids)
+    assert set(bag.dag_ids) >= DAG_IDS
     tune = bag.get_dag("example_dashscope_finetune")
     assert [t.task_id for t in tune.topological_sort()][:5] == [
         "upload_training_data",
@@ -28,26 +49,94 @@ def test_example_dags_load_without_errors(airflow_db: Path) -> None:
         "deploy",
         "invoke",
     ]
+    # The pipeline tears its deployment down, so it must not announce it to consumers.
+    assert tune.get_task("deploy").outlets == []
 
 
-@pytest.fixture
-def on_new_model() -> object:
-    path = EXAMPLES / "example_dashscope_on_new_model.py"
-    spec = importlib.util.spec_from_file_location("example_on_new_model", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_only_deployment_events_are_smoke_tested(on_new_model: object) -> None:
+def test_only_deployment_events_are_smoke_tested() -> None:
+    module = load("example_dashscope_on_new_model")
     event = SimpleNamespace
     events = {
-        "dashscope://ws/models/a": [event(extra={"job_id": "ft-1"})],
-        "dashscope://ws/models/b": [
-            event(extra={"deployed_model": "b-1234"}),
-            event(extra={"deployed_model": "b-1234"}),
+        "dashscope://ws/models/a": [event(extra={"kind": "trained", "job_id": "ft-1"})],
+        "dashscope://ws/deployments/b-1234": [
+            event(extra={"kind": "deployed", "deployed_model": "b-1234"}),
+            event(extra={"kind": "deployed", "deployed_model": "b-1234"}),
         ],
     }
-    assert on_new_model.deployed_models(events) == ["b-1234"]  # type: ignore[attr-defined]
-    assert on_new_model.deployed_models(None) == []  # type: ignore[attr-defined]
+    assert module.deployed_models(events) == ["b-1234"]
+    assert module.deployed_models(None) == []
+
+
+def test_the_etl_split_and_the_evaluation_metric() -> None:
+    etl, retrain = load("example_dashscope_etl"), load("example_dashscope_retrain")
+    train, held = etl.split([str(i) for i in range(12)])
+    assert held == ["5", "11"] and len(train) == 10 and not set(train) & set(held)
+    assert retrain.overlap("Paris is the capital", "Paris.") == pytest.approx(0.4)
+    assert retrain.overlap("", "Paris") == 0.0
+
+
+def _copy_examples(dags: Path) -> None:
+    dags.mkdir(parents=True, exist_ok=True)
+    for name in ("example_dashscope_etl.py", "example_dashscope_retrain.py"):
+        shutil.copy(EXAMPLES / name, dags / name)
+    shutil.copytree(EXAMPLES / "data", dags / "data", dirs_exist_ok=True)
+
+
+def _events(source_dag: str, run_id: str | None = None) -> list[Any]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = select(AssetEvent).where(AssetEvent.source_dag_id == source_dag)
+    if run_id is not None:
+        query = query.where(AssetEvent.source_run_id == run_id)
+    with create_session() as session:
+        return [
+            SimpleNamespace(uri=e.asset.uri, extra=dict(e.extra or {}))
+            for e in session.scalars(query.order_by(AssetEvent.id)).all()
+        ]
+
+
+def test_etl_then_retraining_twice(
+    airflow_db: Path,
+    dashscope_connection: RunningEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Week 1 trains from the base model and deploys; week 2 continues from week 1's model,
+    scores at least as well, deploys it and retires week 1's deployment. The candidates are
+    torn down and only production deployments are announced."""
+    import os
+
+    import pendulum
+
+    from airflow_dashscope.client import DashScopeClient
+
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{tmp_path / 'data'}")
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_POLL_SECONDS", "0.05")
+    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    _copy_examples(dags)
+    etl, retrain = load("example_dashscope_etl", dags), load("example_dashscope_retrain", dags)
+    emu = dashscope_connection
+    client = DashScopeClient(api_key=emu.api_key, base_url=emu.base_url)
+    served: list[str] = []
+    for week in (1, 2):
+        day = pendulum.datetime(2026, 3, week * 7, tz="UTC")
+        data_run = etl.dag.test(logical_date=day)
+        assert data_run.state == "success"
+        (data,) = _events("example_dashscope_etl", data_run.run_id)
+        assert data.extra["train"].startswith("file://")
+        run = retrain.dag.test(logical_date=day, run_conf=data.extra)
+        states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+        assert run.state == "success", states
+        assert set(states.values()) == {"success"}, states
+        live = [d for d in client.list_deployments() if d.status_name != "DELETING"]
+        assert [d.name for d in live] == ["support-bot"]  # candidate removed, old one retired
+        served.append(live[0].model_name or "")
+        announced = _events("example_dashscope_retrain", run.run_id)
+        deployed = [e for e in announced if e.extra.get("kind") == "deployed"]
+        assert [e.uri.rsplit("/", 1)[1] for e in deployed] == [live[0].deployed_model]
+    # Week 2 continued from week 1's production model.
+    assert sorted(job.model for job in client.list_fine_tunes()) == sorted(["qwen3-8b", served[0]])
+    assert served[0] != served[1]
+    assert emu.counters()["jobs_created"] == 2

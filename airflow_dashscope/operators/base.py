@@ -6,6 +6,15 @@ Waiting happens in one of two places with the same outcome: in the triggerer
 that same trigger's polling loop on a short-lived event loop). Both end in a
 :class:`~airflow_dashscope.waiting.WaitEvent` that :meth:`DashScopeWaitingOperator.finish`
 turns into a return value or a task failure, so the two modes cannot drift apart.
+
+What is already finished is not waited for: an operator that sees its resource terminal
+ends at once through the same :meth:`~DashScopeWaitingOperator.finish` (no deferral, so the
+scheduler never has to resume a task whose trigger fired a moment after it deferred).
+
+Each operator returns a small documented dict. The keys a next step needs (``job_id``,
+``model_name``, ``deployed_model``...) are also pushed as XComs of their own, which is what
+``task.output["job_id"]`` reads in Airflow 3 (an XComArg's ``["key"]`` names an XCom key,
+not a key inside the return value); nothing else becomes its own XCom row.
 """
 
 from __future__ import annotations
@@ -18,10 +27,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_dashscope.assets import MODELS_ALIAS, emit_model_asset
+from airflow_dashscope.assets import AssetKind, alias_for, emit_model_asset
 from airflow_dashscope.client import AsyncDashScopeClient
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.operators._compat import AirflowException, default_deferrable
+from airflow_dashscope.operators._compat import default_deferrable
 from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 from airflow_dashscope.waiting import (
     Resource,
@@ -35,17 +46,18 @@ if TYPE_CHECKING:
     from airflow_dashscope.client import DashScopeClient
 
 
-def with_models_alias(outlets: Any) -> list[Any]:
-    """The user's outlets plus the models alias, which ``emit_model_asset`` requires: a model's
-    id is known only at run time, so its asset is emitted through the alias."""
+def with_alias(outlets: Any, kind: AssetKind) -> list[Any]:
+    """The user's outlets plus the alias of ``kind``, which ``emit_model_asset`` requires: a
+    model's id is known only at run time, so its asset is emitted through the alias."""
     if outlets is None:
         declared: list[Any] = []
     elif isinstance(outlets, (list, tuple)):
         declared = list(outlets)
     else:
         declared = [outlets]
-    if MODELS_ALIAS not in declared:
-        declared.append(MODELS_ALIAS)
+    alias = alias_for(kind)
+    if alias not in declared:
+        declared.append(alias)
     return declared
 
 
@@ -76,6 +88,20 @@ class DashScopeBaseOperator(BaseOperator):
         """The connection's workspace (``None``: the account's default one)."""
         return self.client.config.workspace
 
+    def push(self, context: Context, **values: Any) -> None:
+        """Push the ids a next step chains on (``task.output["job_id"]``), one XCom each."""
+        for key, value in values.items():
+            if value is not None:
+                context["ti"].xcom_push(key=key, value=value)
+
+    def calling(self, doing: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """``call(*args, **kwargs)`` with client errors as task errors: fatal for what no
+        retry fixes (400/401/403/404, configuration), retryable otherwise."""
+        try:
+            return call(*args, **kwargs)
+        except DashScopeError as error:
+            raise task_error_for(error, doing) from error
+
 
 class DashScopeWaitingOperator(DashScopeBaseOperator):
     """An operator that starts something remote and waits for it to settle.
@@ -85,10 +111,12 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     :param poll_interval: seconds between two status checks.
     :param timeout: how long to wait (seconds or timedelta) before giving up; ``None``: no limit.
     :param max_consecutive_errors: transient API errors tolerated in a row while waiting.
+    :param announce: record an asset event when something new is ready (default True).
+        A result reused from an earlier run is never announced again.
     """
 
-    #: Emits the model asset on success: declares the models alias in ``outlets``.
-    emits_model_asset: ClassVar[bool] = False
+    #: The asset event kind this operator records on success (None: it records none).
+    asset_kind: ClassVar[AssetKind | None] = None
     #: ``WaitEvent.resource`` of what this operator waits for.
     resource: ClassVar[Resource]
     #: The noun used in log lines and messages.
@@ -102,14 +130,13 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         poll_interval: float = 30.0,
         timeout: float | timedelta | None = None,
         max_consecutive_errors: int = 5,
+        announce: bool = True,
         **kwargs: Any,
     ) -> None:
-        if self.emits_model_asset:
-            kwargs["outlets"] = with_models_alias(kwargs.get("outlets"))
-        # The result is a dict: each key also becomes its own XCom, so that
-        # ``task.output["finetuned_output"]`` chains the next step.
-        kwargs.setdefault("multiple_outputs", True)
+        if self.asset_kind is not None and announce:
+            kwargs["outlets"] = with_alias(kwargs.get("outlets"), self.asset_kind)
         super().__init__(**kwargs)
+        self.announce = announce
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
@@ -126,16 +153,31 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         """The trigger that waits for ``resource_id`` in the triggerer."""
         raise NotImplementedError
 
-    def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        """Called with the final object on success; returns the task's return value."""
+    def on_success(
+        self, context: Context, result: dict[str, Any], **resumed: Any
+    ) -> dict[str, Any]:
+        """Called with the final object on success; returns the task's return value.
+        ``resumed`` holds what :meth:`wait` was given to carry across a deferral."""
         return result
 
     def on_timeout(self, event: WaitEvent) -> None:
         """Called before failing on a timeout (the fine-tune operator cancels its job)."""
 
+    def failure(self, event: WaitEvent) -> Exception:
+        """The exception for a wait that did not succeed (retryable unless overridden)."""
+        return DashScopeWaitError(event.explain())
+
     def emit_model(self, context: Context, model_id: str, **extra: Any) -> None:
-        """Record the ``dashscope://`` asset event of a model that is now ready."""
-        emit_model_asset(context, workspace=self.workspace, model_id=model_id, extra=extra)
+        """Record the asset event of something new that is now ready (``announce=True``)."""
+        if not self.announce or self.asset_kind is None:
+            return
+        emit_model_asset(
+            context,
+            workspace=self.workspace,
+            model_id=model_id,
+            kind=self.asset_kind,
+            extra=extra,
+        )
 
     def accepts_cancel(self) -> bool:
         """True when a CANCELED resource is a successful end for this task."""
@@ -143,19 +185,35 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     # --- the wait itself --------------------------------------------------------------------
 
-    def wait(self, context: Context, resource_id: str, *, log_offset: int = 0) -> dict[str, Any]:
-        """Wait for ``resource_id`` in the triggerer or on the worker, then :meth:`finish`."""
+    def wait(
+        self,
+        context: Context,
+        resource_id: str,
+        *,
+        log_offset: int = 0,
+        resumed: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Wait for ``resource_id`` in the triggerer or on the worker, then :meth:`finish`.
+
+        ``resumed`` (JSON-able) reaches :meth:`on_success` on either side of a deferral."""
         end_time = deadline(self.wait_timeout)
         if self.deferrable:
             self.defer(
                 trigger=self.trigger_for(resource_id, end_time=end_time, log_offset=log_offset),
                 method_name="execute_complete",
+                kwargs={"resumed": resumed or {}},
             )
-        return self.finish(context, self.wait_on_worker(resource_id, end_time, log_offset))
+        event = self.wait_on_worker(resource_id, end_time, log_offset)
+        return self.finish(context, event, **(resumed or {}))
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        resumed: dict[str, Any] | None = None,
+    ) -> Any:
         """Resumes a deferred task with the trigger's one event."""
-        return self.finish(context, WaitEvent.from_dict(event))
+        return self.finish(context, WaitEvent.from_dict(event), **(resumed or {}))
 
     def wait_on_worker(
         self, resource_id: str, end_time: float | None, log_offset: int
@@ -169,14 +227,14 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         async with AsyncDashScopeClient(self.hook.client_config()) as client:
             return await trigger.wait(client)
 
-    def finish(self, context: Context, event: WaitEvent) -> dict[str, Any]:
-        """The task's end, the same whichever side waited."""
+    def finish(self, context: Context, event: WaitEvent, **resumed: Any) -> dict[str, Any]:
+        """The task's end, the same whichever side waited (or if nothing had to wait)."""
         if event.status == "success":
             self.log.info("%s", event.message or f"DashScope {self.noun} {event.id} is ready.")
-            return self.on_success(context, event.result or {})
+            return self.on_success(context, event.result or {}, **resumed)
         if event.status == "canceled" and self.accepts_cancel():
             self.log.warning("%s; fail_on_cancel=False, so the task succeeds.", event.message)
             return event.result or {}
         if event.status == "timeout":
             self.on_timeout(event)
-        raise AirflowException(event.explain())
+        raise self.failure(event)

@@ -5,33 +5,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
 from airflow_dashscope.client.models import Checkpoint
+from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.triggers import DashScopeCheckpointTrigger
-from airflow_dashscope.waiting import checkpoint_matches
+from airflow_dashscope.waiting import WaitEvent, checkpoint_matches
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 LATEST = "latest"
+#: A checkpoint in this status has not been asked to export yet (or its export failed).
+NOT_EXPORTED = frozenset({"PENDING", "FAILED"})
 
 
 class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
     """Export ``checkpoint`` of fine-tune job ``job_id`` as model ``model_name`` and wait
-    until it is published; returns the checkpoint as a dict, whose ``model_name`` is the
-    model to deploy.
+    until it is published.
 
-    A task tried again finds its export under way (the checkpoint already carries
-    ``model_name``) and waits on it instead of exporting twice, which the service refuses.
+    Returns ``{"job_id", "checkpoint", "model_name", "requested_model_name", "status",
+    "reused"}``. ``model_name`` is the deployable id **read back from the checkpoint list
+    after the export SUCCEEDED**, which the service may publish under an id other than the
+    one asked for; it is also the XCom ``model_name`` (``export.output["model_name"]``).
+
+    A task tried again finds its export under way (PROCESSING) and waits on it instead of
+    exporting twice, which the service refuses. A checkpoint already exported (a cleared
+    run) is returned at once with ``"reused": True`` and announces no new model.
 
     :param job_id: a SUCCEEDED sft/efficient_sft job (e.g. ``finetune.output["job_id"]``).
     :param checkpoint: ``latest`` (the newest step), ``checkpoint-N`` or a checkpoint id.
-    :param model_name: the name of the published model.
+    :param model_name: the name asked for the published model.
     """
 
     template_fields: Sequence[str] = ("job_id", "checkpoint", "model_name", "dashscope_conn_id")
     resource = "checkpoint"
-    emits_model_asset = True
+    asset_kind = "exported"
     noun = "checkpoint"
 
     def __init__(
@@ -44,29 +53,58 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         if not self.model_name or not str(self.model_name).strip():
-            raise ValueError("model_name must name the exported model")
-        target = self.resolve(self.client.list_checkpoints(self.job_id))
-        if target.model_name == self.model_name and target.status_name != "FAILED":
+            raise InvalidRequestError("model_name must name the exported model")
+        checkpoints = self.calling(
+            f"listing the checkpoints of job {self.job_id}",
+            self.client.list_checkpoints,
+            self.job_id,
+        )
+        target = self.resolve(checkpoints)
+        reused = target.status_name == "SUCCEEDED"
+        if target.status_name in NOT_EXPORTED and target.model_name != self.model_name:
+            self.start_export(target)
+        else:
             self.log.info(
-                "%s of job %s is already exported as %s (%s): waiting on that export.",
+                "%s of job %s is already %s (exported as %s): %s.",
                 target.checkpoint,
                 self.job_id,
-                self.model_name,
                 target.status_name,
+                target.model_name,
+                "reusing it" if reused else "waiting on that export",
             )
-        else:
-            self.client.export_checkpoint(self.job_id, target.checkpoint, self.model_name)
-            self.log.info(
-                "Exporting %s of job %s as %s.", target.checkpoint, self.job_id, self.model_name
-            )
+        resumed = {"reused": reused}
         if not self.wait_for_completion:
-            return target.to_dict()
-        return self.wait(context, f"{self.job_id}/{target.checkpoint}")
+            return self.result_of(target.to_dict(), reused=reused)
+        if reused:
+            event = WaitEvent(
+                status="success",
+                resource="checkpoint",
+                id=f"{self.job_id}/{target.checkpoint}",
+                result=target.to_dict(),
+            )
+            return self.finish(context, event, **resumed)
+        return self.wait(context, f"{self.job_id}/{target.checkpoint}", resumed=resumed)
+
+    def start_export(self, target: Checkpoint) -> None:
+        """Ask for the export. A checkpoint the service says is exported already (an earlier
+        try's export, still PENDING in the list) is waited on rather than failed."""
+        try:
+            self.client.export_checkpoint(self.job_id, target.checkpoint, self.model_name)
+        except UnsupportedOperationError as error:
+            if "already" not in error.message.lower():
+                raise task_error_for(error, f"exporting {target.checkpoint}") from error
+            self.log.info("%s is being exported already: waiting on it.", target.checkpoint)
+            return
+        except DashScopeError as error:
+            raise task_error_for(error, f"exporting {target.checkpoint}") from error
+        self.log.info(
+            "Exporting %s of job %s as %s.", target.checkpoint, self.job_id, self.model_name
+        )
 
     def resolve(self, checkpoints: list[Checkpoint]) -> Checkpoint:
         """``latest`` is the newest step (the list comes newest first)."""
         if not checkpoints:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"Fine-tune job {self.job_id} has no checkpoints: only SUCCEEDED sft and "
                 "efficient_sft jobs have exportable checkpoints."
             )
@@ -76,9 +114,19 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
             if checkpoint_matches(item, self.checkpoint):
                 return item
         names = ", ".join(c.checkpoint for c in checkpoints)
-        raise ValueError(
+        raise InvalidRequestError(
             f"Job {self.job_id} has no checkpoint {self.checkpoint!r}; it has: {names}"
         )
+
+    def result_of(self, checkpoint: dict[str, Any], *, reused: bool) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "checkpoint": checkpoint.get("checkpoint"),
+            "model_name": checkpoint.get("model_name"),
+            "requested_model_name": self.model_name,
+            "status": checkpoint.get("status"),
+            "reused": reused,
+        }
 
     # --- waiting ----------------------------------------------------------------------------
 
@@ -95,11 +143,25 @@ class DashScopeExportCheckpointOperator(DashScopeWaitingOperator):
             max_consecutive_errors=self.max_consecutive_errors,
         )
 
-    def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        self.emit_model(
-            context,
-            result.get("model_name") or self.model_name,
-            job_id=self.job_id,
-            checkpoint=result.get("checkpoint"),
-        )
-        return result
+    def on_success(
+        self, context: Context, result: dict[str, Any], **resumed: Any
+    ) -> dict[str, Any]:
+        done = self.result_of(result, reused=bool(resumed.get("reused")))
+        if not done["model_name"]:
+            raise InvalidRequestError(
+                f"{done['checkpoint']} of job {self.job_id} is exported but the service lists "
+                "no model_name for it: nothing to deploy."
+            )
+        if done["model_name"] != self.model_name:
+            self.log.info(
+                "The service published %s under %s (asked: %s).",
+                done["checkpoint"],
+                done["model_name"],
+                self.model_name,
+            )
+        self.push(context, model_name=done["model_name"])
+        if not done["reused"]:
+            self.emit_model(
+                context, done["model_name"], job_id=self.job_id, checkpoint=done["checkpoint"]
+            )
+        return done

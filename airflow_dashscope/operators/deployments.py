@@ -5,16 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.client.errors import ConflictError
+from airflow_dashscope.client.errors import ConflictError, DashScopeError
 from airflow_dashscope.client.models import Deployment
+from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.links import DashScopeDeploymentLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.parameters import validate_deployment_parameters
+from airflow_dashscope.operators.fine_tune import enum_value
+from airflow_dashscope.operators.identity import fingerprint, task_instance_digest
+from airflow_dashscope.parameters import (
+    JobParameterError,
+    as_bool,
+    as_number,
+    validate_deployment_parameters,
+)
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+#: The service's limit on a deployment suffix.
+MAX_SUFFIX = 8
+#: Keys of a deployment task's return value.
+RESULT_KEYS = ("deployed_model", "model_name", "name", "status", "plan", "capacity")
+
+
+def deployment_summary(deployment: dict[str, Any], *, reused: bool) -> dict[str, Any]:
+    return {
+        **{key: deployment[key] for key in RESULT_KEYS if deployment.get(key) is not None},
+        "reused": reused,
+    }
 
 
 class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
@@ -34,35 +54,51 @@ class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
             max_consecutive_errors=self.max_consecutive_errors,
         )
 
-    def settle(self, context: Context, deployment: Deployment) -> dict[str, Any]:
-        """Push the id, then return at once, finish (already RUNNING) or wait."""
-        context["ti"].xcom_push(key="deployed_model", value=deployment.deployed_model)
+    def settle(
+        self, context: Context, deployment: Deployment, *, reused: bool = False
+    ) -> dict[str, Any]:
+        """Push the id, then return at once, finish (already settled) or wait."""
+        self.push(context, deployed_model=deployment.deployed_model)
         if not self.wait_for_completion:
-            return deployment.to_dict()
-        if classify_deployment(deployment) == "success":
+            return deployment_summary(deployment.to_dict(), reused=reused)
+        outcome = classify_deployment(deployment)
+        if outcome != "pending":
             event = WaitEvent(
-                status="success",
+                status=outcome,
                 resource="deployment",
                 id=deployment.deployed_model,
+                message=f"DashScope deployment {deployment.deployed_model} is "
+                f"{deployment.status_name}",
                 result=deployment.to_dict(),
             )
-            return self.finish(context, event)
-        return self.wait(context, deployment.deployed_model)
+            return self.finish(context, event, reused=reused)
+        return self.wait(context, deployment.deployed_model, resumed={"reused": reused})
+
+    def on_success(
+        self, context: Context, result: dict[str, Any], **resumed: Any
+    ) -> dict[str, Any]:
+        return deployment_summary(result, reused=bool(resumed.get("reused")))
 
 
 class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
-    """Deploy ``model_name`` (a job's ``finetuned_output`` or an exported checkpoint) and
-    wait until it is RUNNING; returns the deployment, whose ``deployed_model`` is the id
-    to invoke. ``deployed_model`` is also pushed to XCom as soon as it is known.
+    """Deploy ``model_name`` (a job's ``finetuned_output`` or an exported checkpoint's
+    ``model_name``) and wait until it is RUNNING.
 
-    A model that already has a live deployment under this name (an earlier try, or a
-    409 Conflict on create) is reused rather than deployed twice.
+    Returns ``{"deployed_model", "model_name", "status", "plan", "capacity", "reused"}``;
+    ``deployed_model`` (the id to invoke) is also the XCom ``deployed_model``, pushed as soon
+    as it is known.
+
+    Without a ``suffix``, the deployment gets one derived from the task instance and the
+    model (8 hex digits): a model may be deployed several times (by several tasks or DAGs),
+    and the service needs a unique suffix for every deployment after the first. The same
+    task deploying the same model finds its deployment again: a retry waits on it, a cleared
+    run reuses it (``"reused": True``, no new asset event).
 
     :param model_name: the model to deploy.
     :param plan: ``lora`` (default), ``mu`` (needs ``deploy_spec``) or ``ptu``.
-    :param capacity: instances (>= 1).
+    :param capacity: instances (>= 1; numeric text from a template is accepted).
     :param name: deployment name (the service defaults it to the model name).
-    :param suffix: appended to the ``deployed_model`` id.
+    :param suffix: appended to the ``deployed_model`` id (at most 8 characters, unique).
     :param deploy_spec: the mu plan's spec, e.g. ``MU1``.
     """
 
@@ -80,21 +116,21 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         "dashscope_conn_id",
     )
     operator_extra_links = (DashScopeDeploymentLink(),)
-    emits_model_asset = True
+    asset_kind = "deployed"
 
     def __init__(
         self,
         *,
         model_name: str,
-        plan: str = "lora",
-        capacity: int = 1,
+        plan: Any = "lora",
+        capacity: Any = 1,
         name: str | None = None,
         suffix: str | None = None,
         deploy_spec: str | None = None,
-        enable_thinking: bool | None = None,
-        max_context_length: int | None = None,
-        rpm_limit: int | None = None,
-        tpm_limit: int | None = None,
+        enable_thinking: Any = None,
+        max_context_length: Any = None,
+        rpm_limit: Any = None,
+        tpm_limit: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -110,60 +146,96 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         self.tpm_limit = tpm_limit
 
     def execute(self, context: Context) -> dict[str, Any]:
-        validate_deployment_parameters(
-            self.model_name,
-            self.plan,
-            self.capacity,
-            self.deploy_spec,
-            rpm_limit=self.rpm_limit,
-            tpm_limit=self.tpm_limit,
-            max_context_length=self.max_context_length,
-            enable_thinking=self.enable_thinking,
+        self.check_request()
+        suffix = self.suffix or fingerprint(
+            {"task": task_instance_digest(context), "model": self.model_name}, MAX_SUFFIX
         )
-        return self.settle(context, self.find_or_create())
-
-    def find_or_create(self) -> Deployment:
-        """The live deployment of this model under this name, else a new one."""
-        existing = self.find()
+        existing = self.find(suffix)
         if existing is not None:
+            settled = classify_deployment(existing) == "success"
             self.log.info(
-                "Reusing deployment %s (%s).", existing.deployed_model, existing.status_name
+                "%s deployment %s of this task (%s).",
+                "Reusing" if settled else "Waiting on",
+                existing.deployed_model,
+                existing.status_name,
             )
-            return existing
+            return self.settle(context, existing, reused=settled)
+        return self.settle(context, self.create(suffix))
+
+    def check_request(self) -> None:
+        """Template text as numbers and booleans, then the checks: nothing sent yet."""
+        self.plan = enum_value(self.plan)
+        self.capacity = as_number(self.capacity)
+        self.max_context_length = as_number(self.max_context_length)
+        self.rpm_limit = as_number(self.rpm_limit)
+        self.tpm_limit = as_number(self.tpm_limit)
+        self.enable_thinking = as_bool(self.enable_thinking)
+        if self.suffix is not None and not (0 < len(str(self.suffix)) <= MAX_SUFFIX):
+            raise InvalidRequestError(
+                f"suffix must be 1 to {MAX_SUFFIX} characters, got {self.suffix!r}"
+            )
+        try:
+            validate_deployment_parameters(
+                self.model_name,
+                self.plan,
+                self.capacity,
+                self.deploy_spec,
+                rpm_limit=self.rpm_limit,
+                tpm_limit=self.tpm_limit,
+                max_context_length=self.max_context_length,
+                enable_thinking=self.enable_thinking,
+            )
+        except JobParameterError as error:
+            raise InvalidRequestError(f"Invalid deployment request: {error}") from error
+
+    def create(self, suffix: str) -> Deployment:
         try:
             deployment = self.client.create_deployment(
                 self.model_name,
                 plan=self.plan,
                 capacity=self.capacity,
                 name=self.name,
-                suffix=self.suffix,
+                suffix=suffix,
                 deploy_spec=self.deploy_spec,
                 enable_thinking=self.enable_thinking,
                 max_context_length=self.max_context_length,
                 rpm_limit=self.rpm_limit,
                 tpm_limit=self.tpm_limit,
             )
-        except ConflictError:
-            existing = self.find()
+        except ConflictError as error:
+            existing = self.find(suffix)
             if existing is None:
-                raise
+                raise task_error_for(error, f"deploying {self.model_name}") from error
             self.log.info(
-                "Conflict: %s is already deployed as %s; reusing it.",
+                "Conflict: %s is already deployed as %s; waiting on it.",
                 self.model_name,
                 existing.deployed_model,
             )
             return existing
+        except DashScopeError as error:
+            raise task_error_for(error, f"deploying {self.model_name}") from error
         self.log.info("Deploying %s as %s.", self.model_name, deployment.deployed_model)
         return deployment
 
-    def find(self) -> Deployment | None:
-        return self.client.find_deployment(self.model_name, name=self.name, suffix=self.suffix)
-
-    def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        self.emit_model(
-            context,
-            result.get("model_name") or self.model_name,
-            deployed_model=result.get("deployed_model"),
-            plan=result.get("plan"),
+    def find(self, suffix: str) -> Deployment | None:
+        return self.calling(
+            "listing the deployments",
+            self.client.find_deployment,
+            self.model_name,
+            name=self.name,
+            suffix=suffix,
         )
-        return result
+
+    def on_success(
+        self, context: Context, result: dict[str, Any], **resumed: Any
+    ) -> dict[str, Any]:
+        done = deployment_summary(result, reused=bool(resumed.get("reused")))
+        if not done["reused"]:
+            self.emit_model(
+                context,
+                done["deployed_model"],
+                deployed_model=done["deployed_model"],
+                model_name=done.get("model_name") or self.model_name,
+                plan=done.get("plan"),
+            )
+        return done

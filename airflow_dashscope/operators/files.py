@@ -6,8 +6,15 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.operators._compat import AirflowException
+from airflow_dashscope import catalog
+from airflow_dashscope.exceptions import (
+    InvalidRequestError,
+    InvalidTrainingDataError,
+    OverBudgetError,
+)
 from airflow_dashscope.operators.base import DashScopeBaseOperator
+from airflow_dashscope.operators.fine_tune import enum_value, known_model
+from airflow_dashscope.parameters import as_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -26,8 +33,10 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
     """Validate a training file, then upload it to Model Studio; returns the file id.
 
     Validation (``airflow_dashscope.datasets.validate_training_file``) streams the file once
-    and fails the task with the report before anything is uploaded; a good file's statistics
-    (examples, estimated tokens) are logged.
+    and fails the task for good (``InvalidTrainingDataError``, no retry) with the report's
+    ``file:line`` problems before anything is uploaded; a good file's statistics (examples,
+    estimated tokens) are logged, and its estimated tokens per epoch are pushed as the XCom
+    ``training_tokens`` (for the fine-tune operator's cost estimate and budget).
 
     :param file_path: a local path or an ``ObjectStoragePath`` (or its URL).
     :param purpose: the Files API purpose (``fine-tune``).
@@ -35,7 +44,9 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
     :param validate: check the data first (default True).
     :param training_type: the type of data to check the file as (``sft``, ``dpo_full``...).
     :param thinking: SFT data for a thinking model (``<think>`` rules).
-    :param n_epochs: to estimate billed tokens in the logged statistics.
+    :param n_epochs: to estimate billed tokens (tokens x epochs) in the log.
+    :param model: the model this data will train: an unknown one fails before uploading.
+    :param max_billed_tokens: fail before uploading when tokens x ``n_epochs`` exceed it.
     """
 
     template_fields: Sequence[str] = (
@@ -44,6 +55,8 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
         "description",
         "training_type",
         "n_epochs",
+        "model",
+        "max_billed_tokens",
         "dashscope_conn_id",
     )
 
@@ -54,9 +67,11 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
         purpose: str = "fine-tune",
         description: str | None = None,
         validate: bool = True,
-        training_type: str = "sft",
+        training_type: Any = "sft",
         thinking: bool = False,
-        n_epochs: int | None = None,
+        n_epochs: Any = None,
+        model: str | None = None,
+        max_billed_tokens: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,25 +82,71 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
         self.training_type = training_type
         self.thinking = thinking
         self.n_epochs = n_epochs
+        self.model = model
+        self.max_billed_tokens = max_billed_tokens
 
     def execute(self, context: Context) -> str:
+        self.training_type = enum_value(self.training_type)
+        if self.training_type not in catalog.TRAINING_TYPES:
+            raise InvalidRequestError(
+                f"training_type must be one of {', '.join(catalog.TRAINING_TYPES)}, "
+                f"got {self.training_type!r}"
+            )
         source = as_upload_source(self.file_path)
-        if self.validate:
-            self.check_data(source)
-        file_id = self.client.upload_file(
-            source, purpose=self.purpose, description=self.description
+        tokens = self.check_data(source) if self.validate else None
+        if self.model:
+            self.check_model()
+        file_id = self.calling(
+            "uploading the training data",
+            self.client.upload_file,
+            source,
+            purpose=self.purpose,
+            description=self.description,
         )
         self.log.info("Uploaded %s as file %s.", source, file_id)
-        return file_id
+        self.push(context, training_tokens=tokens)
+        return str(file_id)
 
-    def check_data(self, source: Any) -> None:
+    def check_data(self, source: Any) -> int:
+        """Validate; returns the estimated tokens of one epoch."""
         from airflow_dashscope.datasets import validate_training_file
 
-        # A template renders to text unless the DAG renders native objects.
-        n_epochs = int(self.n_epochs) if isinstance(self.n_epochs, str) else self.n_epochs
+        n_epochs = as_number(self.n_epochs)
+        if n_epochs is not None and (not isinstance(n_epochs, int) or n_epochs < 1):
+            raise InvalidRequestError(f"n_epochs must be a positive integer, got {n_epochs!r}")
         report = validate_training_file(
             source, self.training_type, thinking=self.thinking, n_epochs=n_epochs
         )
         if not report.ok:
-            raise AirflowException(f"Not uploading invalid training data:\n{report.summary()}")
+            raise InvalidTrainingDataError(
+                f"Not uploading invalid training data (fix these lines; a retry would find "
+                f"the same):\n{report.summary()}"
+            )
         self.log.info("Training data checked:\n%s", report.summary())
+        billed = report.stats.estimated_billed_tokens
+        if billed is not None:
+            self.log.info("Estimated billed tokens: %d (x%d epochs).", billed, n_epochs)
+        limit = as_number(self.max_billed_tokens)
+        if limit is not None:
+            if billed is None:
+                raise InvalidRequestError("max_billed_tokens needs n_epochs to estimate the cost")
+            if billed > limit:
+                raise OverBudgetError(
+                    f"The estimated billed tokens ({billed}) exceed max_billed_tokens "
+                    f"({limit}): fewer epochs or less data."
+                )
+        return int(report.stats.estimated_tokens)
+
+    def check_model(self) -> None:
+        """A base model supporting the training type, or an earlier job's output."""
+        model = str(self.model)
+        if catalog.is_known_base_model(model):
+            if not catalog.supports(model, self.training_type):
+                allowed = ", ".join(catalog.supported_training_types(model))
+                raise InvalidRequestError(
+                    f"training_type {self.training_type!r} is not supported for model "
+                    f"{model!r}; it supports: {allowed}"
+                )
+            return
+        jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
+        known_model(model, self.training_type, jobs)

@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope import catalog
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-from airflow_dashscope.client.models import FineTuneJob
+from airflow_dashscope.exceptions import (
+    DashScopeWaitError,
+    InvalidRequestError,
+    OverBudgetError,
+    RemoteJobFailedError,
+    UnknownModelError,
+    is_permanent_job_failure,
+)
 from airflow_dashscope.links import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.parameters import validate_fine_tune_parameters
+from airflow_dashscope.operators.identity import REUSE_CHOICES, JobIdentity, match_job
+from airflow_dashscope.parameters import (
+    JobParameterError,
+    as_number,
+    normalize_hyper_parameters,
+    validate_fine_tune_parameters,
+)
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
-from airflow_dashscope.waiting import WaitEvent, classify_job
+from airflow_dashscope.user_action import TaskInstanceKey, ended_as_failed, task_instance_key
+from airflow_dashscope.waiting import WaitEvent, classify_job, job_failure_reason
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_dashscope.client import DashScopeClient
-
-#: Jobs in these statuses are still ours to wait on when a task is tried again.
-IN_PROGRESS = frozenset({"PENDING", "QUEUING", "RUNNING"})
-
-
-def run_scoped_job_name(context: Context, prefix: str | None) -> str:
-    """``{prefix}-{10 hex}``, the same for every try of one task instance (map index included).
-
-    Airflow clears a task's XComs when it is tried again, so the job name is what lets a
-    new try find the job an earlier try started instead of paying for a second one.
-    """
-    ti = context["ti"]
-    key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-    return f"{prefix or 'airflow'}-{digest}"
+    from airflow_dashscope.client.models import FineTuneJob
 
 
 def as_id_list(value: str | Sequence[str] | None) -> list[str]:
@@ -45,35 +43,95 @@ def as_id_list(value: str | Sequence[str] | None) -> list[str]:
     return [str(item) for item in value]
 
 
-def find_earlier_job(client: DashScopeClient, model: str) -> FineTuneJob | None:
-    """The SUCCEEDED job whose output is ``model`` (continuing a fine-tune), if any."""
-    for job in client.list_fine_tunes():
+def enum_value(value: Any) -> Any:
+    """``TrainingType.SFT`` -> ``"sft"``: the public enums are accepted, their values sent."""
+    return getattr(value, "value", value)
+
+
+def billed_tokens(usage: Any) -> int | None:
+    """The billed token count of a job's ``usage`` (an int, or an object with a count)."""
+    if isinstance(usage, bool):
+        return None
+    if isinstance(usage, int):
+        return usage
+    if isinstance(usage, dict):
+        for key in ("usage_tokens", "total_tokens", "tokens"):
+            if isinstance(usage.get(key), int):
+                return int(usage[key])
+    return None
+
+
+def known_model(model: str, training_type: str, jobs: list[FineTuneJob]) -> FineTuneJob | None:
+    """None for a base model; the earlier SUCCEEDED job whose output ``model`` is; raises
+    :class:`UnknownModelError` (with the base models for ``training_type``) otherwise."""
+    if catalog.is_known_base_model(model):
+        return None
+    for job in jobs:
         if job.finetuned_output == model and job.status_name == "SUCCEEDED":
             return job
-    return None
+    supported = ", ".join(
+        name for name in catalog.MODEL_TRAINING_SUPPORT if catalog.supports(name, training_type)
+    )
+    raise UnknownModelError(
+        f"Model {model!r} is neither a base model that supports {training_type} nor the "
+        f"output of a SUCCEEDED fine-tune job of this workspace. Base models for "
+        f"{training_type}: {supported or 'none'}."
+    )
+
+
+#: Keys of the task's return value (the full job object stays in the task log).
+RESULT_KEYS = (
+    "job_id",
+    "job_name",
+    "status",
+    "model",
+    "base_model",
+    "training_type",
+    "finetuned_output",
+    "usage",
+    "code",
+    "message",
+)
+
+
+def summary(job: dict[str, Any]) -> dict[str, Any]:
+    """The documented return value: ids, status, cost (nothing the next step cannot use)."""
+    return {key: job[key] for key in RESULT_KEYS if job.get(key) is not None}
 
 
 class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     """Start a fine-tune job on Model Studio and (by default) wait until it finishes.
 
-    The request is checked before anything is sent (training type, the model's support for
-    it, required hyperparameters); a model that is an earlier job's output is checked against
-    that job's base model and LoRA settings. A task tried again after a crash finds its job
-    by its run-scoped name and waits on it (or reuses it if it succeeded) rather than
-    starting a second paid job. The job id is pushed to XCom (key ``job_id``) as soon as the
-    job exists.
+    Before anything is paid for, the request is checked: parameters (numeric text from
+    templates is accepted), the model (a supported base model or an earlier job's output;
+    anything else fails at once), the budget (``max_billed_tokens``). Errors no retry can fix
+    raise ``AirflowFailException`` subclasses (see ``airflow_dashscope.exceptions``).
 
-    Returns the final job as a dict (``job_id``, ``status``, ``finetuned_output``,
-    ``usage``...), usable as ``task.output["finetuned_output"]``.
+    The job belongs to the task instance *and its inputs* (see ``operators/identity.py``): a
+    retry reattaches to the job an earlier try started, a cleared run with identical inputs
+    reuses the job that already succeeded (``reuse="never"`` trains again), and changed
+    inputs (new file ids, hyperparameters, model) start a new job. A reused job is returned
+    with ``"reused": True`` and announces no asset event.
+
+    Returns ``{"job_id", "status", "model", "finetuned_output", "usage", "estimated_tokens",
+    "reused", ...}``. ``job_id`` (as soon as the job exists) and ``finetuned_output`` are also
+    XComs of their own: ``task.output["job_id"]``.
 
     :param model: a base model id, or an earlier job's ``finetuned_output``.
     :param training_file_ids: file id(s) from :class:`DashScopeUploadFileOperator`.
     :param validation_file_ids: optional validation file id(s).
-    :param training_type: ``sft`` (default), ``efficient_sft``, ``cpt``, ``dpo_full``, ``dpo_lora``.
+    :param training_type: ``sft`` (default), ``efficient_sft``, ``cpt``, ``dpo_full``,
+        ``dpo_lora`` (or a ``TrainingType``).
     :param hyper_parameters: must include ``n_epochs``, ``batch_size`` and ``max_length``.
-    :param job_name: prefix of the job name (default ``airflow``); a digest of the task
-        instance is appended.
+    :param job_name: prefix of the job name (default ``airflow``); digests of the task
+        instance and the inputs are appended.
     :param model_name: display name of the resulting model.
+    :param reuse: ``"identical"`` (default): reuse a job of an earlier run or clear that
+        succeeded with identical inputs; ``"never"``: train again.
+    :param training_tokens: estimated tokens of one pass over the training data (e.g. the
+        upload's ``upload.output["training_tokens"]``; several files: a list, summed). The
+        estimate ``training_tokens x n_epochs`` is logged and returned as ``estimated_tokens``.
+    :param max_billed_tokens: fail before creating the job when the estimate exceeds it.
     :param fail_on_cancel: fail the task when the job ends CANCELED (default True).
     """
 
@@ -85,12 +143,15 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
         "hyper_parameters",
         "job_name",
         "model_name",
+        "training_tokens",
+        "max_billed_tokens",
+        "reuse",
         "dashscope_conn_id",
     )
     template_fields_renderers = {"hyper_parameters": "json"}
     operator_extra_links = (DashScopeFineTuneJobLink(),)
     resource = "fine_tune"
-    emits_model_asset = True
+    asset_kind = "trained"
     noun = "fine-tune job"
 
     def __init__(
@@ -99,10 +160,13 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
         model: str,
         training_file_ids: str | Sequence[str],
         validation_file_ids: str | Sequence[str] | None = None,
-        training_type: str = "sft",
+        training_type: Any = "sft",
         hyper_parameters: dict[str, Any] | None = None,
         job_name: str | None = None,
         model_name: str | None = None,
+        reuse: str = "identical",
+        training_tokens: Any = None,
+        max_billed_tokens: Any = None,
         fail_on_cancel: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -114,54 +178,123 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
         self.hyper_parameters = hyper_parameters
         self.job_name = job_name
         self.model_name = model_name
+        self.reuse = reuse
+        self.training_tokens = training_tokens
+        self.max_billed_tokens = max_billed_tokens
         self.fail_on_cancel = fail_on_cancel
         self._job_id: str | None = None
+        self._task_instance: TaskInstanceKey | None = None
+
+    # --- the steps --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.check_request()
-        job = self.find_or_create_job(run_scoped_job_name(context, self.job_name))
+        estimate = self.check_budget()
+        jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
+        self.check_model(jobs)
+        identity = JobIdentity.of(context, self.job_name, self.inputs())
+        match = match_job(identity, jobs, self.reuse)
+        if match.action == "create":
+            job = self.create(identity.name, jobs)
+        else:
+            job = match.job
+            self.log.info(self.MATCH_MESSAGES[match.action], job.job_id, job.status_name)
         self._job_id = job.job_id
-        context["ti"].xcom_push(key="job_id", value=job.job_id)
+        self._task_instance = task_instance_key(context)
+        self.push(context, job_id=job.job_id)
+        resumed = {"estimated_tokens": estimate, "reused": match.action == "reuse"}
         if not self.wait_for_completion:
-            return job.to_dict()
-        if classify_job(job) == "success":
-            return self.finish(context, self.event_for(job))
-        return self.wait(context, job.job_id)
+            return {**summary(job.to_dict()), **resumed}
+        if classify_job(job) != "pending":
+            return self.finish(context, self.event_for(job), **resumed)
+        return self.wait(context, job.job_id, resumed=resumed)
+
+    MATCH_MESSAGES = {
+        "reattach": "Reattaching to job %s of this task with the same inputs (%s).",
+        "finish": "Job %s of this task (this run) already ended %s.",
+        "reuse": (
+            "Reusing job %s (%s): an earlier run of this task trained it with identical "
+            'inputs. Its model is not announced again; reuse="never" trains anew.'
+        ),
+    }
 
     def check_request(self) -> None:
-        """Fail before any paid request; looks up the earlier job only for a non-base model."""
+        """Normalise template text and check the parameters: no request sent yet."""
+        self.training_type = enum_value(self.training_type)
+        self.hyper_parameters = normalize_hyper_parameters(self.hyper_parameters)
+        if self.reuse not in REUSE_CHOICES:
+            raise InvalidRequestError(
+                f"reuse must be one of {', '.join(REUSE_CHOICES)}, got {self.reuse!r}"
+            )
         if not as_id_list(self.training_file_ids):
-            raise ValueError("training_file_ids must name at least one uploaded file")
-        validate_fine_tune_parameters(self.model, self.training_type, self.hyper_parameters)
-        if catalog.is_known_base_model(self.model):
-            return
-        earlier = find_earlier_job(self.client, self.model)
+            raise InvalidRequestError("training_file_ids must name at least one uploaded file")
+        try:
+            validate_fine_tune_parameters(self.model, self.training_type, self.hyper_parameters)
+        except JobParameterError as error:
+            raise InvalidRequestError(f"Invalid fine-tune request: {error}") from error
+
+    def check_budget(self) -> int | None:
+        """Log the estimated billed tokens; fail when they exceed ``max_billed_tokens``."""
+        tokens = self.training_tokens
+        if isinstance(tokens, (list, tuple)):
+            tokens = sum(int(as_number(t)) for t in tokens if t is not None) or None
+        tokens = as_number(tokens)
+        epochs = as_number((self.hyper_parameters or {}).get("n_epochs"))
+        estimate = tokens * epochs if isinstance(tokens, int) and isinstance(epochs, int) else None
+        limit = as_number(self.max_billed_tokens)
+        if limit is not None and not isinstance(limit, (int, float)):
+            raise InvalidRequestError(f"max_billed_tokens must be a number, got {limit!r}")
+        if estimate is not None:
+            self.log.info(
+                "Estimated billed tokens: %d (%d tokens x %d epochs).", estimate, tokens, epochs
+            )
+        if limit is not None and estimate is None:
+            raise InvalidRequestError(
+                "max_billed_tokens needs the data's size: pass training_tokens (the upload's "
+                'upload.output["training_tokens"]) and hyper_parameters.n_epochs.'
+            )
+        if limit is not None and estimate is not None and estimate > limit:
+            raise OverBudgetError(
+                f"The estimated billed tokens ({estimate} = {tokens} tokens x {epochs} "
+                f"epochs) exceed max_billed_tokens ({limit}): fewer epochs or less data."
+            )
+        return estimate
+
+    def check_model(self, jobs: list[FineTuneJob]) -> None:
+        """The model is a base model, or the output of an earlier SUCCEEDED job (then that
+        job's base model and LoRA settings are checked)."""
+        earlier = known_model(self.model, self.training_type, jobs)
         if earlier is None:
-            self.log.info("Model %s is not a catalog base model nor a job output.", self.model)
             return
         self.log.info("Model %s is the output of job %s.", self.model, earlier.job_id)
-        lora_job = getattr(earlier.training_type, "value", earlier.training_type) in (
-            catalog.EFFICIENT_TRAINING_TYPES
-        )
+        lora_job = enum_value(earlier.training_type) in catalog.EFFICIENT_TRAINING_TYPES
         hyper = earlier.hyper_parameters.to_dict() if earlier.hyper_parameters else {}
-        validate_fine_tune_parameters(
-            self.model,
-            self.training_type,
-            self.hyper_parameters,
-            base_model=earlier.base_model,
-            earlier_job_hyper_parameters=hyper if lora_job else None,
-        )
+        try:
+            validate_fine_tune_parameters(
+                self.model,
+                self.training_type,
+                self.hyper_parameters,
+                base_model=earlier.base_model,
+                earlier_job_hyper_parameters=hyper if lora_job else None,
+            )
+        except JobParameterError as error:
+            raise InvalidRequestError(f"Invalid fine-tune request: {error}") from error
 
-    def find_or_create_job(self, job_name: str) -> FineTuneJob:
-        """This task instance's job: one still running or succeeded, else a new one."""
-        for job in self.client.find_fine_tunes_by_name(job_name):
-            if job.status_name in IN_PROGRESS:
-                self.log.info("Reattaching to job %s (%s).", job.job_id, job.status_name)
-                return job
-            if job.status_name == "SUCCEEDED":
-                self.log.info("Job %s of this task already succeeded: reusing it.", job.job_id)
-                return job
-        job = self.client.create_fine_tune(
+    def inputs(self) -> dict[str, Any]:
+        """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
+        return {
+            "model": self.model,
+            "training_type": self.training_type,
+            "training_file_ids": as_id_list(self.training_file_ids),
+            "validation_file_ids": as_id_list(self.validation_file_ids),
+            "hyper_parameters": self.hyper_parameters or {},
+            "model_name": self.model_name,
+        }
+
+    def create(self, job_name: str, jobs: list[FineTuneJob]) -> FineTuneJob:
+        job = self.calling(
+            "creating the fine-tune job",
+            self.client.create_fine_tune,
             self.model,
             as_id_list(self.training_file_ids),
             validation_file_ids=as_id_list(self.validation_file_ids) or None,
@@ -169,13 +302,22 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
             hyper_parameters=self.hyper_parameters,
             job_name=job_name,
             model_name=self.model_name,
+            known_jobs=jobs,
         )
         self.log.info("Created fine-tune job %s (%s).", job.job_id, job_name)
         return job
 
     def event_for(self, job: FineTuneJob) -> WaitEvent:
+        outcome = classify_job(job)
+        if outcome == "pending":
+            raise ValueError(f"job {job.job_id} is still {job.status_name}")
         return WaitEvent(
-            status="success", resource="fine_tune", id=job.job_id, result=job.to_dict()
+            status=outcome,
+            resource="fine_tune",
+            id=job.job_id,
+            message=f"DashScope fine-tune job {job.job_id} is {job.status_name}"
+            + (f": {job_failure_reason(job)}" if outcome == "failed" else ""),
+            result=job.to_dict(),
         )
 
     # --- waiting ----------------------------------------------------------------------------
@@ -195,23 +337,54 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     def accepts_cancel(self) -> bool:
         return not self.fail_on_cancel
 
-    def on_success(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        if result.get("finetuned_output"):
+    def on_success(
+        self, context: Context, result: dict[str, Any], **resumed: Any
+    ) -> dict[str, Any]:
+        done = {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
+        estimate, billed = done.get("estimated_tokens"), billed_tokens(result.get("usage"))
+        self.log.info(
+            "Fine-tune job %s billed %s tokens (estimated: %s).",
+            result.get("job_id"),
+            "an unknown number of" if billed is None else billed,
+            "not known" if estimate is None else estimate,
+        )
+        self.push(context, finetuned_output=result.get("finetuned_output"))
+        if result.get("finetuned_output") and not done.get("reused"):
             self.emit_model(
                 context,
                 result["finetuned_output"],
                 job_id=result.get("job_id"),
                 base_model=result.get("base_model"),
             )
-        return result
+        return done
+
+    def failure(self, event: WaitEvent) -> Exception:
+        """A job that FAILED on its data or parameters fails the task for good."""
+        code = (event.result or {}).get("code")
+        if event.status == "failed" and is_permanent_job_failure(code):
+            return RemoteJobFailedError(
+                f"{event.explain()}\nThe job failed on its inputs ({code}): fix the data or "
+                "parameters; retrying the same request would fail (and bill) again."
+            )
+        return DashScopeWaitError(event.explain())
 
     def on_timeout(self, event: WaitEvent) -> None:
         self.cancel_job(event.id, why="the wait timed out")
 
     def on_kill(self) -> None:
-        """Cancel the job a worker-side wait was following (the task was killed or cleared)."""
-        if self._job_id is not None:
-            self.cancel_job(self._job_id, why="the task was killed")
+        """A worker-side wait was stopped: cancel the job only if the user ended the task as
+        failed (mark failed). A clear (a new try reattaches), a mark success or an
+        ``execution_timeout`` (a retry reattaches) leave the paid job running."""
+        if self._job_id is None:
+            return
+        if self._task_instance is not None and ended_as_failed(self._task_instance):
+            self.cancel_job(self._job_id, why="the task was marked failed")
+        else:
+            self.log.info(
+                "Task stopped; fine-tune job %s keeps running (only a task marked failed "
+                "cancels it).",
+                self._job_id,
+            )
 
     def cancel_job(self, job_id: str, *, why: str) -> None:
         """Best effort: a job that already ended cannot be cancelled, and that is fine."""

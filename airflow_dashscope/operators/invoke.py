@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 class DashScopeInvokeModelOperator(DashScopeBaseOperator):
     """Send ``messages`` to ``model``; returns ``{"text", "usage", "model", "request_id"}``.
 
+    The call asks for ``result_format="message"`` (the form read here) unless the
+    ``parameters`` say otherwise; an answer in the ``text`` form (what some deployed models
+    send) is read as well. ``text`` is also the XCom ``text`` (``invoke.output["text"]``).
+
     :param model: a deployment's ``deployed_model`` (e.g. ``deploy.output["deployed_model"]``)
         or a base model id.
     :param messages: chat messages, ``[{"role": "user", "content": "..."}]``.
@@ -31,20 +35,25 @@ class DashScopeInvokeModelOperator(DashScopeBaseOperator):
         parameters: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("multiple_outputs", True)  # ``invoke.output["text"]``
         super().__init__(**kwargs)
         self.model = model
         self.messages = messages
         self.parameters = parameters
 
     def execute(self, context: Context) -> dict[str, Any]:
-        result = self.client.generate(
-            self.model, messages=self.messages, parameters=self.parameters
+        parameters = {"result_format": "message", **(self.parameters or {})}
+        result = self.calling(
+            f"calling model {self.model}",
+            self.client.generate,
+            self.model,
+            messages=self.messages,
+            parameters=parameters,
         )
         usage = result.usage.to_dict() if result.usage else {}
         self.log.info(
             "%s answered (%s tokens): %.200s", self.model, usage.get("total_tokens"), result.text
         )
+        self.push(context, text=result.text)
         return {
             "text": result.text,
             "usage": usage,

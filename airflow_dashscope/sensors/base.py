@@ -24,18 +24,17 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger
 from airflow_dashscope.waiting import WaitEvent, deadline, is_transient
 
 try:  # Airflow >= 3.2 moved them to the Task SDK
-    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+    from airflow.sdk.exceptions import AirflowSensorTimeout
 except ImportError:  # pragma: no cover - Airflow 3.1
-    from airflow.exceptions import AirflowException, AirflowSensorTimeout  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
 
-
-class DashScopeWaitError(AirflowException):
-    """The awaited resource ended failed or canceled, or could not be looked at."""
+__all__ = ["DashScopeBaseSensor", "DashScopeWaitError"]
 
 
 class DashScopeBaseSensor(BaseSensorOperator):

@@ -5,7 +5,9 @@ module decides everything else the same way for all of them:
 
 * one async client per run, from ``await DashScopeHook(conn_id).aget_conn()`` (the connection
   lookup does not block the triggerer's loop), pooling its connections, closed at the end;
-* ``await asyncio.sleep(poll_interval)`` between polls, never past the deadline;
+* ``await asyncio.sleep(poll_interval)`` before the first poll (the operator looked just
+  before deferring; a trigger that fires within seconds of the deferral can race the
+  scheduler into failing the resumed task) and between polls, never past the deadline;
 * ``end_time`` is absolute wall-clock epoch seconds, not a duration: a trigger rebuilt after a
   triggerer restart or reassignment keeps the deadline it was given instead of starting over;
 * transient failures (no answer, 429, 5xx) are tolerated up to ``max_consecutive_errors`` in
@@ -131,6 +133,7 @@ class DashScopeBaseTrigger(BaseTrigger):
         """The polling loop: returns the single event that ends the wait."""
         errors = 0
         last: Observation | None = None
+        await self.pause()
         while True:
             try:
                 seen = await self.poll(client)
@@ -165,6 +168,12 @@ class DashScopeBaseTrigger(BaseTrigger):
                 return self.event(
                     "timeout", f"Timed out waiting for {self.describe()}{status}.", last
                 )
+            await self.pause()
+
+    async def pause(self) -> None:
+        """One ``poll_interval``, cut short by the deadline."""
+        left = time_left(self.end_time)
+        if left is None or left > 0:
             await asyncio.sleep(
                 self.poll_interval if left is None else min(left, self.poll_interval)
             )

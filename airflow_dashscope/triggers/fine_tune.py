@@ -8,7 +8,17 @@ from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
-from airflow_dashscope.waiting import LogFollower, classify_job, job_failure_reason
+from airflow_dashscope.triggers.progress import record_shown, shown_so_far
+from airflow_dashscope.user_action import aended_as_failed, key_of
+from airflow_dashscope.waiting import (
+    LogFollower,
+    classify_job,
+    job_failure_reason,
+    remote_log_line,
+)
+
+#: Job statuses without a training log yet: polls then ask for the job only.
+NO_LOG_YET = frozenset({"PENDING", "QUEUING"})
 
 #: Log lines asked for per poll; a busy job catches up over a few polls.
 LOG_PAGE_SIZE = 1000
@@ -17,13 +27,16 @@ LOG_PAGE_SIZE = 1000
 class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
     """Waits until fine-tune job ``job_id`` is SUCCEEDED, FAILED or CANCELED.
 
-    Each poll also reads the job's new remote log lines (from ``log_offset``) into the
-    triggerer log, so the training progress shows in the task's log while it is deferred.
-    The event's ``log_offset`` lets a resumed wait continue where this one stopped, and its
-    ``last_logs`` quote the end of the log when the job fails.
+    Once the job runs, each poll also reads its new remote log lines (from ``log_offset``,
+    the number of lines already shown: the service's ``offset`` skips that many) into the
+    triggerer log, timestamps converted to UTC, so the training progress shows in the
+    task's log while it is deferred. A job that is still PENDING or QUEUING has no log: one
+    request per poll then. The event's ``log_offset`` lets a resumed wait continue where
+    this one stopped, and its ``last_logs`` quote the end of the log when the job fails.
 
-    :param cancel_on_kill: cancel the remote job when a user kills the deferred task
-        (``on_kill``, Airflow >= 3.3). Never done on a triggerer restart.
+    :param cancel_on_kill: cancel the remote job when a user marks the deferred task failed
+        (``on_kill``, Airflow >= 3.3; see ``airflow_dashscope.user_action``). A clear, a mark
+        success or a triggerer restart leave it running.
     """
 
     resource = "fine_tune"
@@ -50,6 +63,7 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         self.log_offset = int(log_offset)
         self.cancel_on_kill = bool(cancel_on_kill)
         self._logs = LogFollower(self.log_offset)
+        self._resumed = False
 
     @property
     def resource_id(self) -> str:
@@ -67,22 +81,48 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
 
     async def poll(self, client: AsyncDashScopeClient) -> Observation:
         job = await client.get_fine_tune(self.job_id)
-        page = await client.get_fine_tune_logs(
-            self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
-        )
-        for line in self._logs.feed(page, page_size=LOG_PAGE_SIZE):
-            self.log.info("[%s] %s", self.job_id, line)
+        if job.status_name not in NO_LOG_YET:
+            await self.follow_logs(client)
         outcome = classify_job(job)
         reason = job_failure_reason(job) if outcome == "failed" else ""
         return Observation(job.status_name, outcome, job.to_dict(), reason)
 
-    async def on_kill(self) -> None:
-        """Cancel the remote job (if ``cancel_on_kill`` and it is not finished yet).
+    async def follow_logs(self, client: AsyncDashScopeClient) -> None:
+        """Show the job's new remote log lines, each once, also across triggerer restarts
+        (the count shown is kept with the task instance: ``triggers/progress.py``)."""
+        ti = getattr(self, "task_instance", None)
+        if not self._resumed:
+            self._resumed = True
+            shown = await shown_so_far(ti)
+            if shown is not None and shown > self._logs.offset:
+                self.log.info("Resuming the remote log after line %d.", shown)
+                self._logs.offset = shown
+        page = await client.get_fine_tune_logs(
+            self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
+        )
+        new = self._logs.feed(page, page_size=LOG_PAGE_SIZE)
+        for line in new:
+            self.log.info("[%s] %s", self.job_id, remote_log_line(line))
+        if new:
+            await record_shown(ti, self._logs.offset)
 
-        Airflow >= 3.3 calls this only when a user kills, clears or marks the deferred task;
-        a triggerer restart or reassignment does not, so a running paid job survives those.
+    async def on_kill(self) -> None:
+        """Cancel the remote job if the user's action ended the task as failed.
+
+        Airflow >= 3.3 calls this when a user clears, marks success or marks failed a
+        deferred task (never on a triggerer restart). Only the task instance's state tells
+        these apart: a cleared task's new try reattaches to the job, a task marked success
+        needs it, so only ``failed`` cancels (``airflow_dashscope.user_action``).
         """
         if not self.cancel_on_kill:
+            return
+        ti = getattr(self, "task_instance", None)
+        if ti is None or not await aended_as_failed(key_of(ti)):
+            self.log.info(
+                "Deferred task stopped without being marked failed: fine-tune job %s keeps "
+                "running (a new try reattaches to it).",
+                self.job_id,
+            )
             return
         hook = DashScopeHook(self.dashscope_conn_id)
         try:
@@ -92,7 +132,7 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
                 self.log.info("Fine-tune job %s is already %s.", self.job_id, job.status_name)
                 return
             await client.cancel_fine_tune(self.job_id)
-            self.log.info("Cancelled fine-tune job %s (task killed).", self.job_id)
+            self.log.info("Cancelled fine-tune job %s (task marked failed).", self.job_id)
         except DashScopeError as error:
             self.log.warning("Could not cancel fine-tune job %s: %s", self.job_id, error)
         finally:

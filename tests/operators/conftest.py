@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -74,11 +75,13 @@ class FakeTaskInstance:
 
 @pytest.fixture
 def make_context() -> Callable[..., dict[str, Any]]:
-    """``make_context()``: a fresh context (a new try: XComs empty) for one task instance."""
+    """``make_context()``: a fresh context (a new try: XComs empty) for one task instance;
+    ``clears=N``: the run was cleared N times (``dag_run.clear_number``)."""
 
-    def make(task_id: str = "task", run_id: str = "manual__1") -> dict[str, Any]:
+    def make(task_id: str = "task", run_id: str = "manual__1", clears: int = 0) -> dict[str, Any]:
         return {
             "ti": FakeTaskInstance(task_id, run_id),
+            "dag_run": SimpleNamespace(run_id=run_id, clear_number=clears),
             "outlet_events": OutletEventAccessors(),
             "run_id": run_id,
         }

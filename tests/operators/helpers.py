@@ -22,15 +22,22 @@ def execute(operator: Any, context: dict[str, Any]) -> Any:
     return operator.execute(context)
 
 
-def defer(operator: Any, context: dict[str, Any]) -> BaseTrigger:
-    """Run ``execute`` up to its deferral; returns the trigger."""
+def deferral(operator: Any, context: dict[str, Any]) -> TaskDeferred:
+    """Run ``execute`` up to its deferral; returns it (trigger, method, kwargs)."""
     with pytest.raises(TaskDeferred) as deferred:
         execute(operator, context)
     assert deferred.value.method_name == "execute_complete"
-    return deferred.value.trigger
+    return deferred.value
+
+
+def defer(operator: Any, context: dict[str, Any]) -> BaseTrigger:
+    """Run ``execute`` up to its deferral; returns the trigger."""
+    return deferral(operator, context).trigger
 
 
 def run_deferred(operator: Any, context: dict[str, Any]) -> Any:
-    """execute -> TaskDeferred -> the trigger's event -> execute_complete."""
-    trigger = defer(operator, context)
-    return operator.execute_complete(context, first_event(trigger))
+    """execute -> TaskDeferred -> the trigger's event -> execute_complete with the deferral's
+    kwargs, as Airflow resumes a task."""
+    deferred = deferral(operator, context)
+    event = first_event(deferred.trigger)
+    return operator.execute_complete(context, event, **(deferred.kwargs or {}))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_dashscope.assets import EXPORTED_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators import DashScopeExportCheckpointOperator
-from tests.operators.conftest import first_event
+from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute, run_deferred
 
 MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "worker"])
@@ -24,28 +26,70 @@ def export(job_id: str, **options: Any) -> DashScopeExportCheckpointOperator:
     return DashScopeExportCheckpointOperator(task_id="export", job_id=job_id, **options)
 
 
+@pytest.fixture
+def two_epoch_job(client: DashScopeClient, emu: RunningEmulator, training_path: Any) -> FineTuneJob:
+    """A SUCCEEDED job with two checkpoints: the final one published, the first PENDING."""
+    file_id = client.upload_file(str(training_path))
+    hyper = {**HYPER, "n_epochs": 2, "save_strategy": "epoch"}
+    job = client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=hyper)
+    emu.advance(3600)
+    done = client.get_fine_tune(job.job_id)
+    assert done.status_name == "SUCCEEDED"
+    assert [c.status_name for c in client.list_checkpoints(job.job_id)] == [
+        "SUCCEEDED",
+        "PENDING",
+    ]
+    return done
+
+
+def exports_sent(emu: RunningEmulator) -> int:
+    requests = emu.counters()["requests"]
+    return sum(n for route, n in requests.items() if "/export/" in route)
+
+
 @MODES
-def test_latest_checkpoint_is_exported_and_returned(
+def test_a_pending_checkpoint_is_exported_and_its_id_read_back(
     deferrable: bool,
-    succeeded_job: FineTuneJob,
+    two_epoch_job: FineTuneJob,
     make_context: Any,
     client: DashScopeClient,
+    emu: RunningEmulator,
     clock_running: None,
 ) -> None:
-    op = export(succeeded_job.job_id, deferrable=deferrable)
+    earlier = client.list_checkpoints(two_epoch_job.job_id)[-1]
+    op = export(two_epoch_job.job_id, checkpoint=earlier.checkpoint, deferrable=deferrable)
     context = make_context()
     result = run_deferred(op, context) if deferrable else execute(op, context)
-    newest = client.list_checkpoints(succeeded_job.job_id)[0]
-    assert result["checkpoint"] == newest.checkpoint
-    assert result["model_name"] == "my-model-v1" and result["status"] == "SUCCEEDED"
+    published = client.list_checkpoints(two_epoch_job.job_id)[-1]
+    assert published.status_name == "SUCCEEDED"
+    assert result["model_name"] == published.model_name  # what the service lists
+    assert result["requested_model_name"] == "my-model-v1"
+    assert result["checkpoint"] == earlier.checkpoint and result["reused"] is False
+    assert context["ti"].xcom("model_name") == published.model_name
+    (event,) = context["outlet_events"][EXPORTED_ALIAS].asset_alias_events
+    assert event.extra["kind"] == "exported"
+    assert exports_sent(emu) == 1
+
+
+def test_the_published_final_checkpoint_is_returned_without_an_export(
+    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+) -> None:
+    """The final checkpoint is published when the job succeeds (finetuned_output is its
+    model_name): nothing to export, no deferral, no new model event."""
+    context = make_context()
+    result = execute(export(succeeded_job.job_id), context)
+    assert result["model_name"] == succeeded_job.finetuned_output
+    assert result["status"] == "SUCCEEDED" and result["reused"] is True
+    assert exports_sent(emu) == 0
+    assert context["outlet_events"][EXPORTED_ALIAS].asset_alias_events == []
 
 
 def test_a_named_checkpoint_is_exported(
-    succeeded_job: FineTuneJob, make_context: Any, client: DashScopeClient, clock_running: None
+    two_epoch_job: FineTuneJob, make_context: Any, client: DashScopeClient, clock_running: None
 ) -> None:
-    name = client.list_checkpoints(succeeded_job.job_id)[-1].checkpoint
+    name = client.list_checkpoints(two_epoch_job.job_id)[-1].checkpoint
     result = execute(
-        export(succeeded_job.job_id, checkpoint=name, deferrable=False), make_context()
+        export(two_epoch_job.job_id, checkpoint=name, deferrable=False), make_context()
     )
     assert result["checkpoint"] == name
 
@@ -53,20 +97,26 @@ def test_a_named_checkpoint_is_exported(
 def test_an_unknown_checkpoint_fails_naming_the_existing_ones(
     succeeded_job: FineTuneJob, make_context: Any
 ) -> None:
-    with pytest.raises(ValueError, match="has no checkpoint 'checkpoint-999'; it has"):
+    with pytest.raises(
+        InvalidRequestError, match="has no checkpoint 'checkpoint-999'; it has"
+    ) as e:
         execute(export(succeeded_job.job_id, checkpoint="checkpoint-999"), make_context())
+    assert isinstance(e.value, AirflowFailException)
 
 
 def test_a_new_try_waits_on_the_export_already_started(
-    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+    two_epoch_job: FineTuneJob, make_context: Any, emu: RunningEmulator
 ) -> None:
-    defer(export(succeeded_job.job_id), make_context())  # exported, then the worker died
-    op, context = export(succeeded_job.job_id), make_context()
+    job_id, first = two_epoch_job.job_id, "checkpoint-2"
+    defer(export(job_id, checkpoint=first), make_context())  # exported, then the worker died
+    op, context = export(job_id, checkpoint=first), make_context()
     trigger = defer(op, context)  # would be a 400 "already exported" if sent again
     emu.advance(60)
     assert op.execute_complete(context, first_event(trigger))["status"] == "SUCCEEDED"
+    assert exports_sent(emu) == 1
 
 
-def test_timeout(succeeded_job: FineTuneJob, make_context: Any) -> None:
+def test_timeout(two_epoch_job: FineTuneJob, make_context: Any) -> None:
+    op = export(two_epoch_job.job_id, checkpoint="checkpoint-2", deferrable=False, timeout=0.05)
     with pytest.raises(AirflowException, match="Timed out"):
-        execute(export(succeeded_job.job_id, deferrable=False, timeout=0.05), make_context())
+        execute(op, make_context())

@@ -85,9 +85,23 @@ def test_the_whole_chain(
     assert states == dict.fromkeys(["upload", "finetune", "export", "deploy", "invoke"], "success")
     counters = emu.counters()
     assert counters["jobs_created"] == 1 and counters["deployments_created"] == 1
+    xcom = {
+        (ti.task_id, key): ti.xcom_pull(task_ids=ti.task_id, key=key)
+        for ti in run.get_task_instances()
+        for key in ("model_name", "deployed_model", "finetuned_output")
+    }
+    # The deploy step deployed the id the export read back from the checkpoint list.
+    exported = xcom[("export", "model_name")]
+    assert exported == xcom[("finetune", "finetuned_output")]
+    deployed = xcom[("deploy", "deployed_model")]
+    assert deployed.startswith(f"{exported}-")
     with create_session() as session:
-        uris = session.scalars(
-            select(AssetModel.uri).join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+        events = session.execute(
+            select(AssetModel.uri, AssetEvent.extra).join(
+                AssetEvent, AssetEvent.asset_id == AssetModel.id
+            )
         ).all()
-    assert any(uri.endswith("/models/support-bot-v1") for uri in uris)
+    kinds = {uri: extra.get("kind") for uri, extra in events if "dashscope://" in uri}
+    assert kinds[f"dashscope://default/models/{exported}"] == "trained"
+    assert kinds[f"dashscope://default/deployments/{deployed}"] == "deployed"
     assert emu.api_key not in capsys.readouterr().out

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_dashscope.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.client import DashScopeClient
-from airflow_dashscope.client.models import FineTuneJob
+from airflow_dashscope.client.models import DeploymentPlan, FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators import DashScopeDeployModelOperator
-from airflow_dashscope.parameters import JobParameterError
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from tests.operators.helpers import defer, execute, run_deferred
 
@@ -21,7 +22,8 @@ MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "w
 def deploy(model_name: str, **options: Any) -> DashScopeDeployModelOperator:
     options.setdefault("deferrable", True)
     options.setdefault("poll_interval", 0.01)
-    return DashScopeDeployModelOperator(task_id="deploy", model_name=model_name, **options)
+    options.setdefault("task_id", "deploy")
+    return DashScopeDeployModelOperator(model_name=model_name, **options)
 
 
 @MODES
@@ -36,10 +38,48 @@ def test_deploy_waits_until_running(
     context = make_context()
     op = deploy(model, deferrable=deferrable)
     result = run_deferred(op, context) if deferrable else execute(op, context)
-    assert result["status"] == "RUNNING"
+    assert result["status"] == "RUNNING" and result["reused"] is False
     assert result["deployed_model"].startswith(model)
     assert context["ti"].xcom("deployed_model") == result["deployed_model"]
     assert emu.counters()["deployments_created"] == 1
+    (event,) = context["outlet_events"][DEPLOYMENTS_ALIAS].asset_alias_events
+    assert event.dest_asset_key.uri.endswith(f"/deployments/{result['deployed_model']}")
+    assert event.extra["kind"] == "deployed"
+
+
+def test_a_second_deployment_of_a_model_gets_its_own_suffix(
+    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator, clock_running: None
+) -> None:
+    model = str(succeeded_job.finetuned_output)
+    first = run_deferred(deploy(model), make_context(task_id="a"))
+    second = run_deferred(deploy(model, task_id="b"), make_context(task_id="b"))
+    assert first["deployed_model"] != second["deployed_model"]
+    for result in (first, second):
+        suffix = result["deployed_model"][len(model) + 1 :]
+        assert 0 < len(suffix) <= 8
+    assert emu.counters()["deployments_created"] == 2
+
+
+def test_a_cleared_run_reuses_its_running_deployment_quietly(
+    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator, clock_running: None
+) -> None:
+    model = str(succeeded_job.finetuned_output)
+    first = run_deferred(deploy(model), make_context())
+    cleared = make_context(clears=1)
+    again = execute(deploy(model), cleared)  # RUNNING already: no deferral
+    assert again["deployed_model"] == first["deployed_model"] and again["reused"] is True
+    assert cleared["outlet_events"][DEPLOYMENTS_ALIAS].asset_alias_events == []
+    assert emu.counters()["deployments_created"] == 1
+
+
+def test_templated_numbers_and_public_enums_are_accepted(
+    succeeded_job: FineTuneJob, make_context: Any, client: DashScopeClient
+) -> None:
+    op = deploy(str(succeeded_job.finetuned_output), plan=DeploymentPlan.LORA, capacity="2")
+    context = make_context()
+    defer(op, context)
+    deployment = client.get_deployment(context["ti"].xcom("deployed_model"))
+    assert deployment.capacity == 2
 
 
 def test_the_deferral_waits_on_the_new_deployment(
@@ -70,12 +110,12 @@ def test_a_conflict_on_create_is_resolved_by_reusing_the_deployment(
     real_find = op.find
     calls: list[int] = []
 
-    def find_after_a_race() -> Any:
+    def find_after_a_race(suffix: str) -> Any:
         calls.append(1)
         if len(calls) == 1:  # another try deploys it between our lookup and our create
-            client.create_deployment(model)
+            client.create_deployment(model, suffix=suffix)
             return None
-        return real_find()
+        return real_find(suffix)
 
     op.find = find_after_a_race  # type: ignore[method-assign]
     context = make_context()
@@ -96,8 +136,9 @@ def test_a_conflict_on_create_is_resolved_by_reusing_the_deployment(
 def test_bad_arguments_fail_before_any_request(
     options: dict[str, Any], problem: str, make_context: Any, emu: RunningEmulator
 ) -> None:
-    with pytest.raises(JobParameterError, match=problem):
+    with pytest.raises(InvalidRequestError, match=problem) as failed:
         execute(deploy("qwen3-8b-ft-x", **options), make_context())
+    assert isinstance(failed.value, AirflowFailException)
     assert emu.counters()["requests_total"] == 0
 
 

@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_dashscope.assets import MODELS_ALIAS
+from airflow_dashscope import user_action
+from airflow_dashscope.assets import TRAINED_ALIAS
 from airflow_dashscope.client import DashScopeClient
+from airflow_dashscope.client.models import TrainingType
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import (
+    DashScopeRequestRejectedError,
+    InvalidRequestError,
+    OverBudgetError,
+    RemoteJobFailedError,
+    UnknownModelError,
+)
 from airflow_dashscope.operators import DashScopeFineTuneOperator
-from airflow_dashscope.parameters import JobParameterError
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute, run_deferred
@@ -51,11 +59,20 @@ def test_success_returns_the_job_and_pushes_its_id(
     result = run(fine_tune(file_id, deferrable=deferrable), context)
     assert result["status"] == "SUCCEEDED"
     assert result["finetuned_output"] and result["usage"]
+    assert result["reused"] is False
+    # A small documented dict, not the whole job object (creator, group, every field).
+    assert set(result) <= {
+        "job_id", "job_name", "status", "model", "base_model", "training_type",
+        "finetuned_output", "usage", "estimated_tokens", "reused", "code", "message",
+    }  # fmt: skip
+    assert set(context["ti"].xcoms) == {"job_id", "finetuned_output"}
     assert context["ti"].xcom("job_id") == result["job_id"]
+    assert context["ti"].xcom("finetuned_output") == result["finetuned_output"]
     assert emu.counters()["jobs_created"] == 1
-    (event,) = context["outlet_events"][MODELS_ALIAS].asset_alias_events
+    (event,) = context["outlet_events"][TRAINED_ALIAS].asset_alias_events
     assert event.dest_asset_key.uri.endswith(f"/models/{result['finetuned_output']}")
     assert event.extra["job_id"] == result["job_id"]
+    assert event.extra["kind"] == "trained"
 
 
 def test_the_deferral_carries_an_absolute_deadline_and_no_secret(
@@ -97,24 +114,37 @@ def test_failed_job_fails_the_task_with_code_message_and_logs(
         trigger = defer(op, context)
         emu.advance(2)  # running, with some log lines
         emu.fail_job(context["ti"].xcom("job_id"), "InvalidParameter", "bad data at line 3")
-        with pytest.raises(AirflowException) as failed:
+        with pytest.raises(RemoteJobFailedError) as failed:
             op.execute_complete(context, first_event(trigger))
     else:
         # The job fails the moment it is created: the worker's first check sees FAILED.
-        op.find_or_create_job = _failing(op.find_or_create_job, emu)  # type: ignore[method-assign]
-        with pytest.raises(AirflowException) as failed:
+        op.create = _failing(op.create, emu)  # type: ignore[method-assign]
+        with pytest.raises(RemoteJobFailedError) as failed:
             execute(op, context)
+    # No retry can fix a job that failed on its inputs: the task fails for good.
+    assert isinstance(failed.value, AirflowFailException)
     text = str(failed.value)
     assert "FAILED" in text and "InvalidParameter" in text and "bad data at line 3" in text
 
 
-def _failing(create: Any, emu: RunningEmulator) -> Any:
-    def wrapped(name: str) -> Any:
-        job = create(name)
-        emu.fail_job(job.job_id, "InvalidParameter", "bad data at line 3")
+def _failing(create: Any, emu: RunningEmulator, code: str = "InvalidParameter") -> Any:
+    def wrapped(*args: Any) -> Any:
+        job = create(*args)
+        emu.fail_job(job.job_id, code, "bad data at line 3")
         return job
 
     return wrapped
+
+
+def test_a_job_failed_on_the_service_side_stays_retryable(
+    file_id: str, make_context: Any, emu: RunningEmulator
+) -> None:
+    op = fine_tune(file_id, deferrable=False)
+    op.create = _failing(op.create, emu, "InternalError")  # type: ignore[method-assign]
+    with pytest.raises(AirflowException) as failed:
+        execute(op, make_context())
+    assert not isinstance(failed.value, AirflowFailException)
+    assert "InternalError" in str(failed.value)
 
 
 @MODES
@@ -129,14 +159,14 @@ def test_canceled_job(
 ) -> None:
     context = make_context()
     op = fine_tune(file_id, deferrable=deferrable, fail_on_cancel=fail_on_cancel)
-    create = op.find_or_create_job
+    create = op.create
 
-    def create_then_cancel(name: str) -> Any:
-        job = create(name)
+    def create_then_cancel(*args: Any) -> Any:
+        job = create(*args)
         client.cancel_fine_tune(job.job_id)
         return job
 
-    op.find_or_create_job = create_then_cancel  # type: ignore[method-assign]
+    op.create = create_then_cancel  # type: ignore[method-assign]
     if fail_on_cancel:
         with pytest.raises(AirflowException, match="CANCELED"):
             run(op, context)
@@ -156,11 +186,8 @@ def test_timeout_cancels_the_remote_job(
     assert job.status_name in ("CANCELING", "CANCELED")
 
 
-def test_on_kill_cancels_the_job_a_worker_waits_on(
-    file_id: str, make_context: Any, client: DashScopeClient, emu: RunningEmulator
-) -> None:
-    context = make_context()
-    op = fine_tune(file_id, deferrable=False)
+def _wait_on_worker_in_thread(op: Any, context: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """Start a worker-side wait in a thread; returns once the job id is pushed."""
     outcome: list[BaseException] = []
 
     def task() -> None:
@@ -178,13 +205,42 @@ def test_on_kill_cancels_the_job_a_worker_waits_on(
             break
         pushed.wait(0.005)
     assert pushed.is_set()
+    return thread, outcome
+
+
+@pytest.mark.parametrize(
+    ("state", "cancelled"),
+    [("failed", True), ("success", False), ("restarting", False), (None, False)],
+    ids=["mark-failed", "mark-success", "clear", "state-unknown"],
+)
+def test_on_kill_cancels_only_a_task_marked_failed(
+    state: str | None,
+    cancelled: bool,
+    file_id: str,
+    make_context: Any,
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The task instance's state (read from the API server in a real run) tells the user's
+    actions apart; here it is given, the rest (wait, cancel) is real."""
+    seen: list[Any] = []
+    monkeypatch.setattr(user_action, "current_state", lambda key: seen.append(key) or state)
+    context = make_context()
+    op = fine_tune(file_id, deferrable=False)
+    thread, outcome = _wait_on_worker_in_thread(op, context)
     op.on_kill()
+    assert seen and seen[0].task_id == "task" and seen[0].run_id == "manual__1"
     job_id = context["ti"].xcom("job_id")
-    assert client.get_fine_tune(job_id).status_name in ("CANCELING", "CANCELED")
-    emu.advance(60)
+    status = client.get_fine_tune(job_id).status_name
+    assert (status in ("CANCELING", "CANCELED")) is cancelled
+    emu.advance(3600)
     thread.join(timeout=10)
     assert not thread.is_alive()
-    assert outcome and "CANCELED" in str(outcome[0])
+    if cancelled:
+        assert outcome and "CANCELED" in str(outcome[0])
+    else:
+        assert not outcome and client.get_fine_tune(job_id).status_name == "SUCCEEDED"
 
 
 def test_a_new_try_reattaches_to_the_running_job(
@@ -200,20 +256,24 @@ def test_a_new_try_reattaches_to_the_running_job(
     assert second["ti"].xcom("job_id") == job_id
     assert again.serialize()[1]["job_id"] == trigger.serialize()[1]["job_id"]
     assert op.execute_complete(second, first_event(again))["job_id"] == job_id
-    # A third try after success reuses the job without waiting.
+    # A third try after success (same run, not cleared) finishes without waiting, and
+    # announces the model: the try that saw it succeed never recorded its event.
     third = make_context()
-    assert execute(fine_tune(file_id), third)["status"] == "SUCCEEDED"
+    result = execute(fine_tune(file_id), third)
+    assert result["status"] == "SUCCEEDED" and result["reused"] is False
+    assert len(third["outlet_events"][TRAINED_ALIAS].asset_alias_events) == 1
     assert emu.counters()["jobs_created"] == 1
 
 
 def test_a_crash_between_create_and_defer_does_not_create_twice(
     file_id: str, make_context: Any, emu: RunningEmulator
 ) -> None:
-    from airflow_dashscope.operators.fine_tune import run_scoped_job_name
+    from airflow_dashscope.operators.identity import JobIdentity
 
     context = make_context()
     crashed = fine_tune(file_id)
-    crashed.find_or_create_job(run_scoped_job_name(context, None))  # created, then the crash
+    crashed.check_request()
+    crashed.create(JobIdentity.of(context, None, crashed.inputs()).name, [])  # then the crash
     defer(fine_tune(file_id), make_context())
     assert emu.counters()["jobs_created"] == 1
 
@@ -238,8 +298,9 @@ def test_other_task_instances_get_their_own_jobs(
 def test_bad_arguments_fail_before_any_request(
     options: dict[str, Any], problem: str, make_context: Any, emu: RunningEmulator
 ) -> None:
-    with pytest.raises(JobParameterError, match=problem):
+    with pytest.raises(InvalidRequestError, match=problem) as failed:
         execute(fine_tune("file-1", **options), make_context())
+    assert isinstance(failed.value, AirflowFailException)  # no retry
     assert emu.counters()["requests_total"] == 0
 
 
@@ -253,7 +314,7 @@ def test_continuing_an_earlier_lora_job_checks_its_settings(
     emu.advance(3600)
     output = client.get_fine_tune(earlier.job_id).finetuned_output
     op = fine_tune(file_id, model=output, training_type="efficient_sft", hyper_parameters=HYPER)
-    with pytest.raises(JobParameterError, match="lora_rank must equal the earlier job's value"):
+    with pytest.raises(InvalidRequestError, match="lora_rank must equal the earlier job's value"):
         execute(op, make_context())
     assert emu.counters()["jobs_created"] == 1
     ok = fine_tune(file_id, model=output, training_type="efficient_sft", hyper_parameters=lora)
@@ -275,3 +336,149 @@ def test_template_fields_and_links() -> None:
         isinstance(link, DashScopeFineTuneJobLink)
         for link in DashScopeFineTuneOperator.operator_extra_links
     )
+
+
+# --- input-aware identity: retry, clear, changed inputs ---------------------------------------
+
+
+def test_clear_with_new_data_retrains_on_the_new_file(
+    client: DashScopeClient,
+    training_path: Path,
+    make_context: Any,
+    emu: RunningEmulator,
+    clock_running: None,
+) -> None:
+    old_file = client.upload_file(str(training_path))
+    first = execute(fine_tune(old_file, deferrable=False), make_context())
+    new_file = client.upload_file(str(training_path))  # the cleared run's upload: a new id
+    cleared = make_context(clears=1)
+    second = execute(fine_tune(new_file, deferrable=False), cleared)
+    assert second["job_id"] != first["job_id"] and second["reused"] is False
+    assert client.get_fine_tune(second["job_id"]).training_file_ids == [new_file]
+    assert emu.counters()["jobs_created"] == 2
+    assert len(cleared["outlet_events"][TRAINED_ALIAS].asset_alias_events) == 1
+
+
+def test_clear_with_the_same_inputs_reuses_quietly(
+    file_id: str, make_context: Any, emu: RunningEmulator, clock_running: None
+) -> None:
+    first = execute(fine_tune(file_id, deferrable=False), make_context())
+    cleared = make_context(clears=1)
+    again = execute(fine_tune(file_id), cleared)  # deferrable, but nothing to wait for
+    assert again["job_id"] == first["job_id"] and again["reused"] is True
+    assert cleared["outlet_events"][TRAINED_ALIAS].asset_alias_events == []
+    assert emu.counters()["jobs_created"] == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hyper_parameters": {**HYPER, "n_epochs": 2}},
+        {"model_name": "renamed"},
+        {"reuse": "never"},
+    ],
+    ids=["hyperparameters", "model-name", "reuse-never"],
+)
+def test_changed_inputs_or_reuse_never_retrain(
+    change: dict[str, Any],
+    file_id: str,
+    make_context: Any,
+    emu: RunningEmulator,
+    clock_running: None,
+) -> None:
+    first = execute(fine_tune(file_id, deferrable=False), make_context())
+    again = execute(fine_tune(file_id, deferrable=False, **change), make_context(clears=1))
+    assert again["job_id"] != first["job_id"] and again["reused"] is False
+    assert emu.counters()["jobs_created"] == 2
+
+
+def test_clear_of_a_running_job_reattaches(
+    file_id: str, make_context: Any, emu: RunningEmulator
+) -> None:
+    defer(fine_tune(file_id), make_context())
+    trigger = defer(fine_tune(file_id), make_context(clears=1))
+    assert emu.counters()["jobs_created"] == 1
+    assert trigger.serialize()[1]["job_id"]
+
+
+def test_one_listing_per_create(file_id: str, make_context: Any, emu: RunningEmulator) -> None:
+    before = emu.counters()["requests"]
+    defer(fine_tune(file_id), make_context())
+    after = emu.counters()["requests"]
+    sent = {route: after[route] - before.get(route, 0) for route in after}
+    listings = {route: n for route, n in sent.items() if route.endswith("GET /api/v1/fine-tunes")}
+    assert list(listings.values()) == [1], sent
+    assert sum(sent.values()) == 2, sent  # the listing and the create: the trigger polls later
+
+
+# --- templated numbers, enums, pre-flight checks, cost ------------------------------------------
+
+
+def test_templated_numbers_and_public_enums_are_accepted(
+    file_id: str, make_context: Any, client: DashScopeClient
+) -> None:
+    op = fine_tune(
+        file_id,
+        training_type=TrainingType.SFT,
+        hyper_parameters={"n_epochs": "2", "batch_size": " 8", "max_length": "1024"},
+        wait_for_completion=False,
+    )
+    result = execute(op, make_context())
+    job = client.get_fine_tune(result["job_id"])
+    assert job.hyper_parameters is not None and job.hyper_parameters.n_epochs == 2
+    assert getattr(job.training_type, "value", job.training_type) == "sft"
+
+
+def test_an_unknown_model_fails_after_only_the_listing(
+    make_context: Any, emu: RunningEmulator
+) -> None:
+    with pytest.raises(UnknownModelError, match="qwen-max") as failed:
+        execute(fine_tune("file-1", model="qwen-max"), make_context())
+    assert isinstance(failed.value, AirflowFailException)
+    assert "qwen3-8b" in str(failed.value)  # the supported models are named
+    assert emu.counters()["requests_total"] == 1
+    assert emu.counters()["jobs_created"] == 0
+
+
+def test_a_rejected_key_fails_without_retry(
+    file_id: str, make_context: Any, emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+
+    conn = json.loads(os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DASHSCOPE_DEFAULT", json.dumps({**conn, "password": "sk-wrong"})
+    )
+    before = emu.counters()["requests_total"]
+    with pytest.raises(DashScopeRequestRejectedError, match="401") as failed:
+        execute(fine_tune(file_id), make_context())
+    assert isinstance(failed.value, AirflowFailException)
+    assert emu.counters()["requests_total"] == before + 1
+    assert "sk-wrong" not in str(failed.value)
+
+
+def test_budget_fails_before_any_request(make_context: Any, emu: RunningEmulator) -> None:
+    op = fine_tune(
+        "file-1",
+        hyper_parameters={**HYPER, "n_epochs": "3"},
+        training_tokens="1000",
+        max_billed_tokens="2999",
+    )
+    with pytest.raises(OverBudgetError, match=r"3000 = 1000 tokens x 3 epochs"):
+        execute(op, make_context())
+    assert emu.counters()["requests_total"] == 0
+
+
+def test_cost_estimate_and_billed_usage_are_logged_and_returned(
+    file_id: str,
+    make_context: Any,
+    clock_running: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    op = fine_tune(file_id, deferrable=False, training_tokens=[100, 20], max_billed_tokens=120)
+    result = execute(op, make_context())
+    assert result["estimated_tokens"] == 120 and result["usage"]
+    log = capsys.readouterr().out
+    assert "Estimated billed tokens: 120" in log
+    assert re.search(r"billed \d+ tokens \(estimated: 120\)", log)

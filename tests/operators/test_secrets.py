@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_dashscope.client import AuthenticationError
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import DashScopeRequestRejectedError
 from airflow_dashscope.operators import DashScopeFineTuneOperator, DashScopeUploadFileOperator
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute
@@ -65,6 +66,9 @@ def test_a_bad_key_fails_without_echoing_it(
         json.dumps({"conn_type": "dashscope", "host": emu.base_url, "password": wrong}),
     )
     op = DashScopeUploadFileOperator(task_id="upload", file_path=str(training_path))
-    with pytest.raises(AuthenticationError) as failed:
+    with pytest.raises(DashScopeRequestRejectedError) as failed:
         execute(op, make_context())
-    assert wrong not in str(failed.value) and wrong not in repr(failed.value.body)
+    assert isinstance(failed.value, AirflowFailException)  # a retry would be refused too
+    cause = failed.value.__cause__
+    assert isinstance(cause, AuthenticationError)
+    assert wrong not in str(failed.value) and wrong not in repr(cause.body)

@@ -55,6 +55,7 @@ def create_fine_tune(
     hyper_parameters: Mapping[str, Any] | None = None,
     job_name: str | None = None,
     model_name: str | None = None,
+    known_jobs: Sequence[FineTuneJob] | None = None,
     max_attempts: int = 3,
 ) -> Flow[FineTuneJob]:
     """Create a job; after an ambiguous failure, find it by name before creating again."""
@@ -74,7 +75,9 @@ def create_fine_tune(
         body["model_name"] = model_name
     # A caller's own name may already be used by older jobs: only a new one can be ours.
     existing_ids: set[str] = set()
-    if job_name:
+    if known_jobs is not None:
+        existing_ids = {job.job_id for job in known_jobs}
+    elif job_name:
         existing_ids = {job.job_id for job in (yield from find_fine_tunes_by_name(name))}
     request = ApiRequest("POST", "/fine-tunes", json=body, idempotent=False)
     for attempt in range(1, max_attempts + 1):
