@@ -246,12 +246,12 @@ def remote_log_line(line: str) -> str:
 
 
 class LogFollower:
-    """Follows a job's remote log across polls: new lines only, each once.
+    """Follows a job's remote log across polls: every line once, none lost.
 
-    ``offset`` counts the lines already seen. The service's ``offset`` parameter is 0-based
-    in the documentation's example and 1-based in both SDKs (0 and 1 both start at the first
-    line), so :meth:`request_offset` asks from ``offset`` (a line early at worst) and
-    :meth:`feed` places the page by ``total`` and drops what was seen already.
+    ``offset`` counts the lines already shown. The training API page defines the service's
+    ``offset`` as the number of lines to skip (the answer starts at line ``offset + 1``), so
+    :meth:`request_offset` is exactly ``offset`` and every line of the answer is new. The
+    count survives a triggerer restart through the event's ``log_offset``.
     """
 
     def __init__(self, offset: int = 0, *, keep: int = LAST_LOGS) -> None:
@@ -264,15 +264,16 @@ class LogFollower:
         return self.offset
 
     def feed(self, page: JobLogs, *, page_size: int | None = None) -> list[str]:
-        """The lines of ``page`` (asked from :meth:`request_offset`) not seen before."""
-        lines = list(page.logs)
-        reaches_end = page_size is None or len(lines) < page_size
-        start = page.total - len(lines) if reaches_end else self.offset
-        if not (self.offset - 1 <= start <= self.offset):
-            # The page does not line up with what was asked (e.g. total lags the lines):
-            # trust the request and assume it started where asked.
-            start = self.offset
-        new = lines[self.offset - start :]
+        """The lines of ``page`` (asked from :meth:`request_offset`): all of them are new.
+
+        A page longer than ``page_size`` (a service that ignored ``line``) is cut to it, so
+        the next request starts right after the last line shown.
+        """
+        new = list(page.logs)[:page_size] if page_size else list(page.logs)
         self.offset += len(new)
         self.tail.extend(new)
         return new
+
+    def behind(self, page: JobLogs) -> bool:
+        """More lines are waiting than the last page held (ask again before sleeping)."""
+        return page.total > self.offset

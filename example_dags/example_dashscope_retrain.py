@@ -50,6 +50,11 @@ HYPER_PARAMETERS = {
     "lora_alpha": 32,
 }
 POLL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_SECONDS", "30"))
+#: The data set ``example_dashscope_etl`` publishes (same name and URL as there).
+TRAINING_DATA = Asset(
+    name="dashscope_example_training_data",
+    uri=os.environ.get("DASHSCOPE_EXAMPLE_DATA_URL", "file:///tmp/dashscope-example-data"),
+)
 WAITING = {"deferrable": True, "poll_interval": POLL}
 
 
@@ -70,7 +75,7 @@ def overlap(answer: str, reference: str) -> float:
 with DAG(
     dag_id="example_dashscope_retrain",
     description="Fine-tune the production model on new data; deploy it if it is not worse",
-    schedule=Asset.ref(name="dashscope_example_training_data"),
+    schedule=TRAINING_DATA,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -57,10 +57,13 @@ def test_checkpoint_and_deployment_classification() -> None:
     assert (
         classify_checkpoint(Checkpoint(checkpoint="checkpoint-1", status="SUCCEEDED")) == "success"
     )
-    for status, outcome in [
-        ("DEPLOYING", "pending"),
+    for status, outcome in [  # the documented statuses
+        ("PENDING", "pending"),
+        ("UPDATING", "pending"),
         ("RUNNING", "success"),
         ("STOPPED", "failed"),
+        ("DELETING", "failed"),
+        ("FAILED", "failed"),
     ]:
         assert classify_deployment(Deployment(deployed_model="m", status=status)) == outcome
 
@@ -80,18 +83,45 @@ def test_deadline() -> None:
         deadline(-1)
 
 
-@pytest.mark.parametrize("one_based", [False, True])
-def test_log_follower_handles_both_offset_conventions(one_based: bool) -> None:
-    """The service's offset is 0-based in the docs and 1-based in the SDKs: both work."""
-    remote = [f"line {i}" for i in range(10)]
+def _documented_page(remote: list[str], upto: int, offset: int, line: int) -> JobLogs:
+    """The training API page's logs answer: skip ``offset`` lines, at most ``line`` after."""
+    return JobLogs(total=upto, logs=remote[offset:upto][:line])
 
-    def page(offset: int, upto: int) -> JobLogs:
-        start = max(offset, 1) - 1 if one_based else offset
-        return JobLogs(total=upto, logs=remote[start:upto])
 
+def test_log_follower_shows_every_line_once_under_the_documented_offset() -> None:
+    """``offset`` is the number of lines to skip: no line lost, none repeated."""
+    remote = [f"line {i}" for i in range(25)]
     follower = LogFollower()
     seen: list[str] = []
-    for upto in (0, 3, 3, 7, 10):
-        seen += follower.feed(page(follower.request_offset(), upto), page_size=1000)
-    assert seen == remote and follower.offset == 10
-    assert list(follower.tail)[-1] == "line 9"
+    for upto in (0, 3, 3, 7, 25, 25, 25):
+        page = _documented_page(remote, upto, follower.request_offset(), 10)
+        seen += follower.feed(page, page_size=10)
+    assert seen == remote and follower.offset == 25
+    assert list(follower.tail)[-1] == "line 24"
+
+
+def test_log_follower_resumes_from_a_saved_offset_without_repeating() -> None:
+    remote = [f"line {i}" for i in range(12)]
+    first = LogFollower()
+    shown = first.feed(_documented_page(remote, 5, first.request_offset(), 100))
+    resumed = LogFollower(first.offset)  # a new trigger after a triggerer restart
+    shown += resumed.feed(_documented_page(remote, 12, resumed.request_offset(), 100))
+    assert shown == remote
+
+
+def test_log_follower_knows_when_more_lines_wait_than_a_page_holds() -> None:
+    remote = [f"line {i}" for i in range(30)]
+    follower = LogFollower()
+    page = _documented_page(remote, 30, follower.request_offset(), 10)
+    follower.feed(page, page_size=10)
+    assert follower.behind(page)
+    while follower.behind(page):
+        page = _documented_page(remote, 30, follower.request_offset(), 10)
+        follower.feed(page, page_size=10)
+    assert follower.offset == 30
+
+
+def test_log_follower_cuts_a_page_longer_than_asked() -> None:
+    follower = LogFollower()
+    assert follower.feed(JobLogs(total=5, logs=["a", "b", "c"]), page_size=2) == ["a", "b"]
+    assert follower.offset == 2

@@ -8,13 +8,17 @@ from airflow_dashscope.client.async_client import AsyncDashScopeClient
 from airflow_dashscope.client.config import (
     BEIJING_BASE_URL,
     INTERNATIONAL_BASE_URL,
+    US_BASE_URL,
     ClientConfig,
     Secret,
     base_url_for_region,
+    canonical_region,
 )
 from airflow_dashscope.client.endpoints.files import UploadFailedError
 from airflow_dashscope.client.errors import (
     AuthenticationError,
+    BaseUrlError,
+    BillingError,
     ConflictError,
     DashScopeAPIError,
     DashScopeConfigError,
@@ -23,8 +27,12 @@ from airflow_dashscope.client.errors import (
     InternalServerError,
     InvalidParameterError,
     NotFoundError,
+    QuotaExceededError,
+    RateLimitError,
+    SuffixRequiredError,
     ThrottlingError,
     UnsupportedOperationError,
+    WorkspaceNotFoundError,
 )
 from airflow_dashscope.client.retry import RetryPolicy
 from airflow_dashscope.client.sync_client import DashScopeClient
@@ -32,8 +40,11 @@ from airflow_dashscope.client.sync_client import DashScopeClient
 __all__ = [
     "BEIJING_BASE_URL",
     "INTERNATIONAL_BASE_URL",
+    "US_BASE_URL",
     "AsyncDashScopeClient",
     "AuthenticationError",
+    "BaseUrlError",
+    "BillingError",
     "ClientConfig",
     "ConflictError",
     "DashScopeAPIError",
@@ -44,10 +55,15 @@ __all__ = [
     "InternalServerError",
     "InvalidParameterError",
     "NotFoundError",
+    "QuotaExceededError",
+    "RateLimitError",
     "RetryPolicy",
     "Secret",
+    "SuffixRequiredError",
     "ThrottlingError",
     "UnsupportedOperationError",
     "UploadFailedError",
+    "WorkspaceNotFoundError",
     "base_url_for_region",
+    "canonical_region",
 ]

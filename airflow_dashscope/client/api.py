@@ -70,7 +70,9 @@ class DashScopeAPI:
     delete_fine_tune = Endpoint(fine_tunes.delete_fine_tune)
     get_fine_tune_logs = Endpoint(fine_tunes.get_fine_tune_logs)
     list_checkpoints = Endpoint(fine_tunes.list_checkpoints)
+    get_checkpoint = Endpoint(fine_tunes.get_checkpoint)
     export_checkpoint = Endpoint(fine_tunes.export_checkpoint)
+    exported_model_id = Endpoint(fine_tunes.exported_model_id)
     # Deployments
     create_deployment = Endpoint(deployments.create_deployment)
     get_deployment = Endpoint(deployments.get_deployment)
@@ -80,6 +82,9 @@ class DashScopeAPI:
     scale_deployment = Endpoint(deployments.scale_deployment)
     update_deployment = Endpoint(deployments.update_deployment)
     delete_deployment = Endpoint(deployments.delete_deployment)
+    list_deployable_models = Endpoint(deployments.list_deployable_models)
+    list_deployable_models_page = Endpoint(deployments.list_deployable_models_page)
     # Invocation
     generate = Endpoint(generation.generate)
     chat_completion = Endpoint(generation.chat_completion)
+    list_models = Endpoint(generation.list_models)

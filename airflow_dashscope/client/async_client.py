@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,13 +17,14 @@ from airflow_dashscope.client import sse, transport
 from airflow_dashscope.client.api import DashScopeAPI
 from airflow_dashscope.client.base import ClientBase, httpx_options, log_retry, resolve_config
 from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.endpoints.fine_tunes import fine_tune_stream_request
 from airflow_dashscope.client.endpoints.generation import (
     chat_completion_request,
     generation_request,
 )
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.models import ChatCompletion, GenerationResult
-from airflow_dashscope.client.request import ApiRequest, Flow
+from airflow_dashscope.client.request import ApiRequest, Backoff, Flow
 
 T = TypeVar("T")
 
@@ -48,16 +49,27 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
     async def run(self, flow: Flow[T]) -> T:
         """Drive an endpoint flow: send each request it yields, return what it returns."""
         try:
-            request = next(flow)
+            step = next(flow)
             while True:
+                if isinstance(step, Backoff):
+                    step = flow.send(await self._backoff(step))
+                    continue
                 try:
-                    body = await self.send(request)
+                    body = await self.send(step)
                 except DashScopeError as error:
-                    request = flow.throw(error)
+                    step = flow.throw(error)
                 else:
-                    request = flow.send(body)
+                    step = flow.send(body)
         except StopIteration as stop:
             return stop.value
+
+    async def _backoff(self, backoff: Backoff) -> bool:
+        """Wait as the retry policy says before a flow's next try; False when none is left."""
+        delay = self.config.retry.delay(backoff.attempt, None)
+        if delay is None:
+            return False
+        await asyncio.sleep(delay)
+        return True
 
     async def send(self, request: ApiRequest) -> Any:
         """One call with the retry policy; returns the decoded JSON body."""
@@ -102,7 +114,17 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
             if (event := decoder.flush()) is not None:
                 yield event
 
-    async def stream_generate(
+    async def _stream(
+        self, request: ApiRequest, decode: Callable[[sse.ServerSentEvent], T | None]
+    ) -> AsyncIterator[T]:
+        """The decoded events of a streamed call; ``decode`` returning None ends it."""
+        async for event in self._events(request):
+            item = decode(event)
+            if item is None:
+                return
+            yield item
+
+    def stream_generate(
         self,
         model: str,
         *,
@@ -114,19 +136,19 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         request = generation_request(
             model, messages=messages, prompt=prompt, parameters=parameters, stream=True
         )
-        async for event in self._events(request):
-            yield sse.generation_chunk(event)
+        return self._stream(request, sse.generation_chunk)
 
-    async def stream_chat_completion(
+    def stream_chat_completion(
         self, model: str, messages: Sequence[Mapping[str, Any]], **options: Any
     ) -> AsyncIterator[ChatCompletion]:
         """OpenAI-compatible streaming: yields each ``chat.completion.chunk``."""
         request = chat_completion_request(model, messages, stream=True, **options)
-        async for event in self._events(request):
-            chunk = sse.chat_completion_chunk(event)
-            if chunk is None:
-                return
-            yield chunk
+        return self._stream(request, sse.chat_completion_chunk)
+
+    def stream_fine_tune(self, job_id: str) -> AsyncIterator[str]:
+        """Follow a job live (``GET /fine-tunes/{id}/stream``): each new log line as it is
+        written, then ``status: <final status>`` once the job has ended."""
+        return self._stream(fine_tune_stream_request(job_id), sse.fine_tune_event)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -13,17 +13,37 @@ from urllib.parse import urlsplit
 from airflow_dashscope.client.errors import DashScopeConfigError
 from airflow_dashscope.client.retry import RetryPolicy
 
+# The native roots per region, as the error-code page lists them ("API Key and Base URL of
+# different regions"). The training pages document the fine-tune API for Beijing only.
 BEIJING_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
 INTERNATIONAL_BASE_URL = "https://dashscope-intl.aliyuncs.com/api/v1"
+US_BASE_URL = "https://dashscope-us.aliyuncs.com/api/v1"
 
-#: Region names accepted in the connection's ``region`` extra.
-REGION_BASE_URLS: dict[str, str] = {
+WORKSPACE_HEADER = "X-DashScope-WorkSpace"
+
+#: Canonical region id -> native base URL.
+REGION_ROOTS: dict[str, str] = {
     "cn-beijing": BEIJING_BASE_URL,
-    "beijing": BEIJING_BASE_URL,
     "ap-southeast-1": INTERNATIONAL_BASE_URL,
-    "singapore": INTERNATIONAL_BASE_URL,
-    "intl": INTERNATIONAL_BASE_URL,
-    "international": INTERNATIONAL_BASE_URL,
+    "us-east-1": US_BASE_URL,
+}
+
+#: Region names accepted in the connection's ``region`` extra -> canonical region id.
+REGION_ALIASES: dict[str, str] = {
+    "cn-beijing": "cn-beijing",
+    "beijing": "cn-beijing",
+    "ap-southeast-1": "ap-southeast-1",
+    "singapore": "ap-southeast-1",
+    "intl": "ap-southeast-1",
+    "international": "ap-southeast-1",
+    "us-east-1": "us-east-1",
+    "virginia": "us-east-1",
+    "us": "us-east-1",
+}
+
+#: Region names accepted in the connection's ``region`` extra -> native base URL.
+REGION_BASE_URLS: dict[str, str] = {
+    alias: REGION_ROOTS[region] for alias, region in REGION_ALIASES.items()
 }
 
 
@@ -47,13 +67,27 @@ class Secret:
         return bool(self._value)
 
 
-def base_url_for_region(region: str) -> str:
+def canonical_region(region: str) -> str:
+    """``"singapore"`` -> ``"ap-southeast-1"``; raises on a name this client does not know."""
     try:
-        return REGION_BASE_URLS[region.strip().lower()]
+        return REGION_ALIASES[region.strip().lower()]
     except KeyError:
-        known = ", ".join(sorted(REGION_BASE_URLS))
+        known = ", ".join(sorted(REGION_ALIASES))
         message = f"Unknown DashScope region {region!r}; use one of: {known}."
         raise DashScopeConfigError(message) from None
+
+
+def base_url_for_region(region: str) -> str:
+    return REGION_ROOTS[canonical_region(region)]
+
+
+def region_of_base_url(base_url: str) -> str | None:
+    """The region whose public host ``base_url`` is on (None for any other host)."""
+    host = urlsplit(base_url).hostname
+    for region, root in REGION_ROOTS.items():
+        if urlsplit(root).hostname == host:
+            return region
+    return None
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -105,6 +139,11 @@ class ClientConfig:
             )
 
     @property
+    def region(self) -> str | None:
+        """The region of the base URL's host (None for a private host such as the emulator)."""
+        return region_of_base_url(self.base_url)
+
+    @property
     def compatible_base_url(self) -> str:
         return compatible_mode_url(self.base_url)
 
@@ -114,5 +153,5 @@ class ClientConfig:
             "User-Agent": "airflow-provider-dashscope",
         }
         if self.workspace:
-            headers["X-DashScope-WorkSpace"] = self.workspace
+            headers[WORKSPACE_HEADER] = self.workspace
         return headers

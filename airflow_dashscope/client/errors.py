@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_dashscope.client.retry import RETRYABLE_STATUSES
+
 
 class DashScopeError(Exception):
     """Base of every error this package raises for DashScope calls."""
@@ -54,6 +56,11 @@ class DashScopeAPIError(DashScopeError):
         self.retry_after = retry_after
         super().__init__(self._describe())
 
+    @property
+    def retryable(self) -> bool:
+        """Can trying the same call again later succeed? Throttling and server-side failures."""
+        return self.status_code in RETRYABLE_STATUSES
+
     def _describe(self) -> str:
         code = f" {self.code}" if self.code else ""
         request = f" (request_id={self.request_id})" if self.request_id else ""
@@ -83,6 +90,16 @@ class ConflictError(DashScopeAPIError):
     hint = "A resource with that name exists; choose another name or a suffix."
 
 
+class SuffixRequiredError(ConflictError):
+    """409: the model already has a deployment under this name (the first deployment of a
+    model may omit ``suffix``; every further one needs its own)."""
+
+    hint = (
+        "Deploy it again with suffix= (at most 8 characters, unique), or use the existing "
+        "deployment."
+    )
+
+
 class ThrottlingError(DashScopeAPIError):
     hint = (
         "A platform limit was hit (rate, or at most 20 running-or-succeeded fine-tune jobs); "
@@ -90,18 +107,102 @@ class ThrottlingError(DashScopeAPIError):
     )
 
 
+class RateLimitError(ThrottlingError):
+    """429 ``Throttling.RateQuota`` / ``LimitRequests`` / ``limit_requests`` /
+    ``Throttling.BurstRate``: too many calls per second or minute. Passes with time."""
+
+    hint = "Too many requests per second or minute; retried with backoff, or call less often."
+
+
+class QuotaExceededError(ThrottlingError):
+    """429 ``Throttling.AllocationQuota`` / ``insufficient_quota``.
+
+    The error-code page gives two causes: tokens per second or minute over the model's quota
+    (passes with the next window, so retried) and a used-up free quota on a model without
+    pay-as-you-go, or a resource count limit (no retry helps: :attr:`retryable` is False).
+    """
+
+    hint = (
+        "A quota was exceeded: wait for the next minute, or raise the model's TPM quota in "
+        "the console; an exhausted free quota needs a paid model or plan."
+    )
+
+    #: Messages of the page's causes that no waiting can fix.
+    PERMANENT_MARKERS = ("free allocated quota", "free tier", "voice limit", "voice storage")
+
+    @property
+    def retryable(self) -> bool:
+        text = self.message.lower()
+        permanent = any(marker in text for marker in self.PERMANENT_MARKERS)
+        return self.status_code == 429 and not permanent
+
+
+class BillingError(DashScopeAPIError):
+    """The account cannot pay for this (unpaid bill, unpurchased commodity, free tier only):
+    ``CommodityNotPurchased``, ``PrepaidBillOverdue``, ``PostpaidBillOverdue``,
+    ``AllocationQuota.FreeTierOnly``, ``Arrearage``. No retry can fix it."""
+
+    hint = "Settle the account's billing in the Model Studio console, then run again."
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class InternalServerError(DashScopeAPIError):
     hint = "A service-side failure; retry later, or contact support with the request id."
+
+
+class WorkspaceNotFoundError(NotFoundError, DashScopeConfigError):
+    """404 ``WorkSpaceNotFound``: the ``X-DashScope-WorkSpace`` sent names no workspace."""
+
+    def __init__(self, message: str, *, workspace: str | None = None, **kwargs: Any) -> None:
+        self.workspace = workspace
+        named = f"{workspace!r}" if workspace else "sent"
+        self.hint = (
+            f"The workspace {named} does not exist for this API key (or this region): set the "
+            "connection's workspace extra to a workspace id of this account, or leave it "
+            "empty for the default workspace."
+        )
+        super().__init__(message, **kwargs)
+
+
+class BaseUrlError(NotFoundError, DashScopeConfigError):
+    """A 404 for a request sent outside ``/api/v1``: the base URL, not the id, is wrong."""
+
+    def __init__(self, message: str, *, url: str = "", **kwargs: Any) -> None:
+        self.url = url
+        self.hint = (
+            f"The request went to {url}, which is not under /api/v1: the base URL looks "
+            "wrong. Use e.g. https://dashscope.aliyuncs.com/api/v1 (or leave the host empty "
+            "and set the region)."
+        )
+        super().__init__(message, **kwargs)
 
 
 _BY_CODE: dict[str, type[DashScopeAPIError]] = {
     "InvalidParameter": InvalidParameterError,
     "UnsupportedOperation": UnsupportedOperationError,
     "InvalidApiKey": AuthenticationError,
+    "invalid_api_key": AuthenticationError,
     "NotFound": NotFoundError,
     "ModelNotFound": NotFoundError,
+    "model_not_found": NotFoundError,
+    "WorkSpaceNotFound": WorkspaceNotFoundError,
     "Conflict": ConflictError,
     "Throttling": ThrottlingError,
+    "Throttling.RateQuota": RateLimitError,
+    "Throttling.BurstRate": RateLimitError,
+    "LimitRequests": RateLimitError,
+    "limit_requests": RateLimitError,
+    "limit_burst_rate": RateLimitError,
+    "Throttling.AllocationQuota": QuotaExceededError,
+    "insufficient_quota": QuotaExceededError,
+    "CommodityNotPurchased": BillingError,
+    "PrepaidBillOverdue": BillingError,
+    "PostpaidBillOverdue": BillingError,
+    "Arrearage": BillingError,
+    "AllocationQuota": BillingError,
     "InternalError": InternalServerError,
 }
 
@@ -115,14 +216,28 @@ _BY_STATUS: dict[int, type[DashScopeAPIError]] = {
 }
 
 
-def error_class_for(status_code: int, code: str | None) -> type[DashScopeAPIError]:
+def error_class_for(
+    status_code: int, code: str | None, message: str = ""
+) -> type[DashScopeAPIError]:
     """The exception class for an error answer: by code (and its prefix), else by status."""
-    if code:
-        for candidate in (code, code.split(".", 1)[0]):
-            if candidate in _BY_CODE:
-                return _BY_CODE[candidate]
-        if code.startswith("BadRequest"):
-            return InvalidParameterError
+    cls = _by_code(code) or _by_status(status_code)
+    if cls is ConflictError and "suffix" in message.lower():
+        return SuffixRequiredError
+    return cls
+
+
+def _by_code(code: str | None) -> type[DashScopeAPIError] | None:
+    if not code:
+        return None
+    for candidate in (code, code.split(".", 1)[0]):
+        if candidate in _BY_CODE:
+            return _BY_CODE[candidate]
+    if code.startswith("BadRequest"):
+        return InvalidParameterError
+    return None
+
+
+def _by_status(status_code: int) -> type[DashScopeAPIError]:
     if status_code >= 500:
         return InternalServerError
     return _BY_STATUS.get(status_code, DashScopeAPIError)

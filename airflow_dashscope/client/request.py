@@ -2,7 +2,9 @@
 
 An endpoint is a generator function (a *flow*): it yields :class:`ApiRequest` values and
 receives each one's decoded JSON body (or has the call's error thrown into it), then returns
-its typed result. The flow does no I/O. :class:`~airflow_dashscope.client.DashScopeClient`
+its typed result. A flow that must wait before sending a create again yields a
+:class:`Backoff` instead and receives whether the retry policy allows another try. The flow
+does no network I/O. :class:`~airflow_dashscope.client.DashScopeClient`
 runs flows over a sync httpx client, :class:`~airflow_dashscope.client.AsyncDashScopeClient`
 over an async one; neither knows any endpoint.
 """
@@ -10,6 +12,8 @@ over an async one; neither knows any endpoint.
 from __future__ import annotations
 
 import contextlib
+import enum
+import hashlib
 import io
 import os
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -21,8 +25,31 @@ from airflow_dashscope.client.errors import DashScopeError
 
 T = TypeVar("T")
 
-#: A flow yields requests, receives their JSON bodies, returns its result.
-Flow = Generator["ApiRequest", Any, T]
+#: A flow yields requests (or backoffs), receives their JSON bodies, returns its result.
+Flow = Generator["ApiRequest | Backoff", Any, T]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Wait before try ``attempt + 2`` of a create, as the client's retry policy says.
+
+    The client sleeps (or not) and sends back True when the policy allows another try,
+    False when its retries are used up.
+    """
+
+    attempt: int
+
+
+def wire_value(value: Any) -> Any:
+    """What goes on the wire for ``value``: an enum's value (``TrainingType.SFT`` -> ``"sft"``,
+    never ``"TrainingType.SFT"``), containers converted throughout, None kept."""
+    if isinstance(value, enum.Enum):
+        return wire_value(value.value)
+    if isinstance(value, Mapping):
+        return {str(wire_value(k)): wire_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [wire_value(v) for v in value]
+    return value
 
 
 @runtime_checkable
@@ -61,6 +88,26 @@ class UploadPart:
         else:
             with open(source, "rb") as handle:
                 yield handle
+
+
+def fingerprint(part: UploadPart, chunk_size: int = 1 << 20) -> tuple[int, bytes]:
+    """Size and MD5 digest of an upload, read in chunks (local I/O, no network).
+
+    Only called after an ambiguous upload, to recognise the copy the service may have kept.
+    """
+    source: Any = part.source
+    if hasattr(source, "read") and not (hasattr(source, "seekable") and source.seekable()):
+        raise DashScopeError(
+            f"The upload of {part.filename!r} failed without a clear answer, and its source "
+            "cannot be read again to check whether the service kept it: upload from a path."
+        )
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with part.open() as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.digest()
 
 
 def upload_filename(source: UploadInput) -> str:

@@ -2,7 +2,7 @@
 
 Only calls that are safe to repeat are retried blindly. A create whose request may have
 reached the server (sent, then no answer or a 5xx) is never repeated here: its flow
-reconciles first (see ``endpoints.fine_tunes.create_fine_tune``).
+reconciles first (see ``endpoints.creates``).
 """
 
 from __future__ import annotations

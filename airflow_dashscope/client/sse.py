@@ -87,3 +87,13 @@ def chat_completion_chunk(event: ServerSentEvent) -> ChatCompletion | None:
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         raise api_error(event.status or 500, {}, payload)
     return ChatCompletion.model_validate(payload)
+
+
+def fine_tune_event(event: ServerSentEvent) -> str:
+    """One event of ``GET /fine-tunes/{id}/stream``: its ``output`` text (a log line, or the
+    closing ``status: ...``); an ``error`` event raises the matching API error."""
+    payload = _payload(event)
+    if event.event == "error" or (event.status is not None and event.status >= 400):
+        raise api_error(event.status or 500, {}, payload)
+    output = payload.get("output") if isinstance(payload, dict) else payload
+    return output if isinstance(output, str) else json.dumps(output)

@@ -12,11 +12,13 @@ from typing import IO, Any
 
 import httpx
 
-from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.config import WORKSPACE_HEADER, ClientConfig
 from airflow_dashscope.client.errors import (
+    BaseUrlError,
     DashScopeAPIError,
     DashScopeError,
     DashScopeTransportError,
+    WorkspaceNotFoundError,
     error_class_for,
 )
 from airflow_dashscope.client.request import ApiRequest
@@ -61,25 +63,50 @@ def decode_body(response: httpx.Response) -> Any:
         return None
 
 
+#: Path roots a DashScope request is sent under; a 404 elsewhere means a wrong base URL.
+API_ROOTS = ("/api/v1/", "/compatible-mode/v1/")
+
+
 def api_error(
-    status_code: int, headers: Mapping[str, str], body: Any, text: str = ""
+    status_code: int,
+    headers: Mapping[str, str],
+    body: Any,
+    text: str = "",
+    *,
+    request: httpx.Request | None = None,
 ) -> DashScopeAPIError:
-    """The exception for an error answer, from the DashScope or the OpenAI error shape."""
+    """The exception for an error answer, from the DashScope or the OpenAI error shape.
+
+    The request id comes from the body, else the ``X-Request-ID`` header. ``request`` (when
+    known) names the workspace of a ``WorkSpaceNotFound`` and tells a 404 for a misplaced
+    base URL from a 404 for a wrong id.
+    """
     payload = body if isinstance(body, dict) else {}
     nested = payload.get("error") if isinstance(payload.get("error"), dict) else None
     source = nested or payload
-    code = source.get("code")
-    message = source.get("message") or (text[:200] if text else "") or "no message"
+    # The OpenAI shape may leave ``code`` null and name the error in ``type``.
+    raw_code = source.get("code") or (nested or {}).get("type")
+    code = str(raw_code) if raw_code else None
+    message = str(source.get("message") or (text[:200] if text else "") or "no message")
     request_id = payload.get("request_id") or headers.get("x-request-id")
-    cls = error_class_for(status_code, str(code) if code else None)
-    return cls(
-        str(message),
-        status_code=status_code,
-        code=str(code) if code else None,
-        request_id=str(request_id) if request_id else None,
-        body=body,
-        retry_after=parse_retry_after(headers),
-    )
+    details: dict[str, Any] = {
+        "status_code": status_code,
+        "code": code,
+        "request_id": str(request_id) if request_id else None,
+        "body": body,
+        "retry_after": parse_retry_after(headers),
+    }
+    cls = error_class_for(status_code, code, message)
+    if cls is WorkspaceNotFoundError:
+        workspace = request.headers.get(WORKSPACE_HEADER) if request is not None else None
+        return WorkspaceNotFoundError(message, workspace=workspace, **details)
+    if status_code == 404 and request is not None and not _under_api_root(request.url.path):
+        return BaseUrlError(message, url=str(request.url.copy_with(query=None)), **details)
+    return cls(message, **details)
+
+
+def _under_api_root(path: str) -> bool:
+    return any(root in path for root in API_ROOTS)
 
 
 def interpret(response: httpx.Response) -> Any:
@@ -91,7 +118,9 @@ def interpret(response: httpx.Response) -> Any:
                 f"DashScope answered HTTP {response.status_code} with a body that is not JSON."
             )
         return body
-    raise api_error(response.status_code, response.headers, body, response.text)
+    raise api_error(
+        response.status_code, response.headers, body, response.text, request=response.request
+    )
 
 
 def transport_error(exc: httpx.TransportError) -> DashScopeTransportError:
@@ -121,6 +150,8 @@ def should_retry(request: ApiRequest, error: DashScopeError) -> bool:
             request_sent=error.request_sent, idempotent=request.idempotent
         )
     if isinstance(error, DashScopeAPIError):
+        if not error.retryable:
+            return False
         return should_retry_status(error.status_code, idempotent=request.idempotent)
     return False
 

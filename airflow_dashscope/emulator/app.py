@@ -1,5 +1,5 @@
-"""The ASGI app: routers under ``/api/v1`` and ``/compatible-mode/v1``, error rendering,
-and the fault/counter middleware around everything."""
+"""The ASGI app: the routers of ``routes/``, error rendering, and the middlewares (wire:
+region and request id; faults and counters)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import control, deployments, files, finetunes, generation
 from .core import Emulator
 from .errors import COMPATIBLE_PREFIX, ApiError, error_body
 from .faults import FaultMiddleware
+from .routes import API_ROUTERS, COMPATIBLE_ROUTERS, CONTROL_ROUTERS
 from .settings import Settings
 from .web import authenticate
+from .wire import WireMiddleware
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
@@ -34,14 +35,13 @@ def create_app(emulator: Emulator | None = None, **settings: Any) -> FastAPI:
     app = FastAPI(title="DashScope emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.emulator = emu
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authenticate)])
-    for module in (files, finetunes, deployments, generation):
-        api.include_router(module.router)
-    app.include_router(api)
-    app.include_router(
-        generation.compatible_router, prefix=COMPATIBLE_PREFIX, dependencies=[Depends(authenticate)]
-    )
-    app.include_router(control.router)
+    for prefix, routers in ((API_PREFIX, API_ROUTERS), (COMPATIBLE_PREFIX, COMPATIBLE_ROUTERS)):
+        group = APIRouter(prefix=prefix, dependencies=[Depends(authenticate)])
+        for router in routers:
+            group.include_router(router)
+        app.include_router(group)
+    for router in CONTROL_ROUTERS:
+        app.include_router(router)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -65,4 +65,5 @@ def create_app(emulator: Emulator | None = None, **settings: Any) -> FastAPI:
         return _error(request, 500, "InternalError", "Internal server error!")
 
     app.add_middleware(FaultMiddleware, faults=emu.faults, counters=emu.counters, routes=app)
+    app.add_middleware(WireMiddleware)
     return app

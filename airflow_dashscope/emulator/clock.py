@@ -72,3 +72,13 @@ def id_stamp(epoch: float) -> str:
 def estimate_tokens(n_chars: int) -> int:
     """Token estimate used for usage figures: about four characters (bytes) per token."""
     return max(1, math.ceil(n_chars / 4)) if n_chars > 0 else 0
+
+
+def gmt_time(epoch: float) -> str:
+    """``"2025-11-20T20:06:46.405"``: deployment times, milliseconds with trailing zeros dropped
+    and no fraction on a whole second, as the samples of model-deployment-api.md show
+    (``"2025-06-17T11:00:38.68"``, ``"2025-06-17T11:06:13"``)."""
+    whole, ms = divmod(round(epoch * 1000), 1000)
+    text = datetime.fromtimestamp(whole, BEIJING).strftime("%Y-%m-%dT%H:%M:%S")
+    millis = f"{ms:03d}".rstrip("0")
+    return f"{text}.{millis}" if millis else text

@@ -1,83 +1,238 @@
-"""``/api/v1/deployments``: deploy, list, get, scale, update limits, delete.
+"""The deployment state machine and ``POST /deployments`` as named steps (no HTTP here).
 
-A deployment runs one operation at a time; its status is derived from the operation and the
-time since it started (``deploy_seconds`` for the whole operation):
+Statuses are those of model-deployment-api.md: PENDING, UPDATING, RUNNING, STOPPED, DELETING,
+FAILED. A deployment runs one operation at a time; its status follows from the operation and
+the time since it started (``deploy_seconds`` for the whole operation):
 
-* create: PENDING (first third) -> DEPLOYING -> RUNNING
-* update (rpm/tpm limits): PENDING (first third) -> UPDATING -> RUNNING
+* create: PENDING -> RUNNING
+* update (rpm/tpm limits): PENDING (first third) -> UPDATING -> RUNNING (the update sample
+  answers PENDING)
 * scale: UPDATING -> RUNNING (``ready_capacity`` follows the new capacity at the end)
-* delete: DELETING -> gone (404 afterwards)
+* delete: DELETING -> gone (404 afterwards); ``ready_capacity`` is kept while DELETING, as the
+  delete sample shows
+* STOPPED and FAILED come only from the control API (``set_deployment_status``).
 """
+
+# ruff: noqa: RUF002  (quotes the vendor's Chinese pages)
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-
-from airflow_dashscope import catalog
-
-from .clock import iso_time
+from . import catalog
+from .checkpoints import published_job, published_models
+from .clock import gmt_time
 from .errors import ApiError, bad_request, unsupported
-from .jobs import find_parent_job
 from .settings import Settings
 from .state import USER_IDENTITY, DeploymentRecord, Store
-from .web import emulator_of, json_body, output, paging, workspace_of
 
-router = APIRouter()
 PLANS = ("lora", "mu", "ptu")
 CHARGE_TYPES = {"lora": "post_paid", "mu": "post_paid", "ptu": "pre_paid"}
-MU_FIELDS = ("deploy_spec", "enable_thinking", "max_context_length", "rpm_limit", "tpm_limit")
-_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Request fields of a mu deployment, and the response field each one is shown as.
+MU_FIELDS = {
+    "deploy_spec": "model_unit_spec",
+    "enable_thinking": "enable_thinking",
+    "max_context_length": "max_context_length",
+    "rpm_limit": "rpm_limit",
+    "tpm_limit": "tpm_limit",
+}
+BUSY = ("PENDING", "UPDATING", "DELETING")
+_FIRST_STATUS = {
+    "create": "PENDING",
+    "update": "PENDING",
+    "scale": "UPDATING",
+    "delete": "DELETING",
+}
+FORCED_STATUSES = ("STOPPED", "FAILED")
+#: "suffix ... 最大长度为8个字符且需全局唯一".
+_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
 
 
+def conflict(deployed_model: str) -> ApiError:
+    """model-deployment-api.md, 异常响应: the Conflict message."""
+    return ApiError(
+        409, "Conflict", f"Deployed model {deployed_model} already exists, please specify a suffix."
+    )
+
+
+def model_not_found(model: str) -> ApiError:
+    return ApiError(404, "NotFound", f"Model: {model} not found!")
+
+
+# ---------------------------------------------------------------------------------- machine
 def _phase(dep: DeploymentRecord, now: float, deploy_s: float) -> str:
-    elapsed = now - dep.op_started
-    if dep.op == "create":
-        return "PENDING" if elapsed < deploy_s / 3 else "DEPLOYING"
     if dep.op == "update":
-        return "PENDING" if elapsed < deploy_s / 3 else "UPDATING"
-    if dep.op == "scale":
-        return "UPDATING"
-    return "DELETING"
+        return "PENDING" if now - dep.op_started < deploy_s / 3 else "UPDATING"
+    return {"create": "PENDING", "scale": "UPDATING", "delete": "DELETING"}.get(str(dep.op), "")
 
 
 def refresh_deployments(store: Store, settings: Settings, now: float) -> None:
     """Finish operations that are due; remove deployments whose deletion completed."""
-    for key, dep in list(store.deployments.items()):
-        if dep.op is None:
-            continue
+    for dep in store.deployments.with_status(*BUSY):
         done_at = dep.op_started + settings.deploy_seconds
-        if now >= done_at:
-            if dep.op == "delete":
-                del store.deployments[key]
-                continue
-            dep.op, dep.status, dep.modified_at = None, "RUNNING", done_at
-            dep.ready_capacity = dep.capacity
-        else:
-            dep.status = _phase(dep, now, settings.deploy_seconds)
+        if now < done_at:
+            phase = _phase(dep, now, settings.deploy_seconds)
+            if phase != dep.status:
+                dep.status = phase
+            continue
+        if dep.op == "delete":
+            store.deployments.remove(dep.deployed_model)
+            continue
+        dep.op, dep.status, dep.modified_at = None, "RUNNING", done_at
+        dep.ready_capacity = dep.capacity
+
+
+def set_status(dep: DeploymentRecord, status: str, now: float) -> None:
+    """Control API: the deployment stops (not billed, not callable) or fails."""
+    if status not in FORCED_STATUSES:
+        raise bad_request(f"status must be one of {', '.join(FORCED_STATUSES)}")
+    if dep.status == "DELETING":
+        raise unsupported(f"The deployment {dep.deployed_model} is being deleted.")
+    dep.op, dep.status, dep.modified_at, dep.ready_capacity = None, status, now, 0
+
+
+def require_running(dep: DeploymentRecord) -> None:
+    if dep.status != "RUNNING":
+        raise unsupported(
+            f"The deployment {dep.deployed_model} is {dep.status}; wait until it is RUNNING."
+        )
+
+
+def get_deployment(store: Store, scope: tuple[str, str], deployed_model: str) -> DeploymentRecord:
+    dep = store.deployments.get(deployed_model)
+    if dep is None or (dep.region, dep.workspace_id) != scope:
+        raise model_not_found(deployed_model)
+    return dep
+
+
+def start(dep: DeploymentRecord, op: str, now: float) -> None:
+    dep.op, dep.op_started, dep.modified_at = op, now, now
+    dep.status = _FIRST_STATUS[op]
+
+
+def capacity_of(body: dict[str, Any], default: int | None) -> int:
+    value = body.get("capacity", default)
+    if value is None:
+        raise bad_request("Missing capacity")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1000:
+        raise bad_request(
+            f"Invalid capacity ({value}), capacity must be larger than or equal to 0 and "
+            "multiples of 1 and less than 1000!"
+        )
+    return value
+
+
+def limit_of(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise bad_request(f"Invalid {key} {value}: must be a positive integer")
+    return value
+
+
+# ---------------------------------------------------------------------------------- create
+@dataclass
+class DeployRequest:
+    model: str
+    plan: str
+    capacity: int
+    suffix: str | None
+    name: str
+    unit_fields: dict[str, Any]
+
+
+def read_request(body: dict[str, Any]) -> DeployRequest:
+    model = body.get("model_name")
+    if not isinstance(model, str) or not model:
+        raise bad_request("Missing model_name")
+    plan = body.get("plan") or "lora"
+    if plan not in PLANS:
+        raise bad_request(f"Invalid plan: {plan}, must be one of lora, mu, ptu")
+    capacity = capacity_of(body, 1)
+    unit_fields: dict[str, Any] = {}
+    if plan == "mu":
+        if not body.get("deploy_spec"):
+            raise bad_request("Missing deploy_spec: it is required for plan mu")
+        for key in ("rpm_limit", "tpm_limit", "max_context_length"):
+            limit_of(body, key)
+        unit_fields = {out: body[key] for key, out in MU_FIELDS.items() if key in body}
+    suffix = body.get("suffix")
+    if suffix is not None and (not isinstance(suffix, str) or not _SUFFIX.match(suffix)):
+        raise bad_request("Invalid suffix: at most 8 characters, letters, digits, '_' or '-' only")
+    name = body.get("name") or body.get("display_name") or model
+    return DeployRequest(model, plan, capacity, suffix or None, str(name), unit_fields)
 
 
 def deployable_base(
-    store: Store, settings: Settings, workspace: str, model: str, plan: str, now: float
-) -> str | None:
-    """Base model of ``model`` if it can be deployed with ``plan`` in ``workspace``."""
-    parent = find_parent_job(store, workspace, model, now, settings.export_seconds)
-    if parent is not None:
-        return parent.base_model
-    if plan == "mu" and (catalog.is_known_base_model(model) or model.startswith("qwen")):
-        return model
-    return None
+    store: Store, settings: Settings, scope: tuple[str, str], request: DeployRequest, now: float
+) -> str:
+    """Base model of the model to deploy: a published fine-tuned model, or a mu base model."""
+    job = published_job(store, settings, scope, request.model, now)
+    if job is not None:
+        return job.base_model
+    if request.plan == "mu" and request.model in catalog.MU_MODELS:
+        return request.model
+    raise model_not_found(request.model)
 
 
-def deployment_object(dep: DeploymentRecord) -> dict[str, Any]:
+def choose_id(store: Store, scope: tuple[str, str], request: DeployRequest) -> str:
+    """ "每个模型在首次部署时，可以不指定后缀。如果需要对同一模型进行多次部署，则必须设置后缀"."""
+    if request.suffix:
+        deployed_model = f"{request.model}-{request.suffix}"
+        if deployed_model in store.deployments:
+            raise conflict(deployed_model)
+        return deployed_model
+    for dep in store.deployments:
+        if dep.model_name == request.model and (dep.region, dep.workspace_id) == scope:
+            raise conflict(dep.deployed_model)
+    if request.plan == "mu":
+        # the update sample: "qwen-plus-2025-12-01-b6d61c71"
+        return f"{request.model}-{secrets.token_hex(4)}"
+    # the quick start: the first deployment is named after the model
+    if request.model in store.deployments:
+        raise conflict(request.model)
+    return request.model
+
+
+def create_deployment(
+    store: Store, settings: Settings, now: float, scope: tuple[str, str], body: dict[str, Any]
+) -> DeploymentRecord:
+    request = read_request(body)
+    base_model = deployable_base(store, settings, scope, request, now)
+    deployed_model = choose_id(store, scope, request)
+    dep = DeploymentRecord(
+        deployed_model=deployed_model,
+        region=scope[0],
+        workspace_id=scope[1],
+        model_name=request.model,
+        base_model=base_model,
+        name=request.name,
+        plan=request.plan,
+        capacity=request.capacity,
+        ready_capacity=0,
+        base_capacity=1,
+        charge_type=CHARGE_TYPES[request.plan],
+        created_at=now,
+        modified_at=now,
+        status="PENDING",
+        op="create",
+        op_started=now,
+        extra=request.unit_fields,
+    )
+    return store.deployments.add(dep)
+
+
+# ---------------------------------------------------------------------------------- views
+def deployment_object(dep: DeploymentRecord, *, create_answer: bool = False) -> dict[str, Any]:
+    """The deployment object; a LoRA create answer has no capacity fields (quick start)."""
     out: dict[str, Any] = {
         "deployed_model": dep.deployed_model,
-        "gmt_create": iso_time(dep.created_at),
-        "gmt_modified": iso_time(dep.modified_at),
+        "gmt_create": gmt_time(dep.created_at),
+        "gmt_modified": gmt_time(dep.modified_at),
         "status": dep.status,
         "model_name": dep.model_name,
         "name": dep.name,
@@ -91,184 +246,19 @@ def deployment_object(dep: DeploymentRecord) -> dict[str, Any]:
         "modifier": USER_IDENTITY,
         "plan": dep.plan,
     }
+    if create_answer and dep.plan == "lora":
+        for key in ("base_capacity", "capacity", "ready_capacity"):
+            del out[key]
     out.update(dep.extra)
     return out
 
 
-def _capacity(body: dict[str, Any], settings: Settings, default: int | None) -> int:
-    value = body.get("capacity", default)
-    if value is None:
-        raise bad_request("Missing capacity")
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not (1 <= value <= settings.max_capacity)
-    ):
-        raise bad_request(
-            f"Invalid capacity {value}: must be an integer between 1 and {settings.max_capacity}"
-        )
-    return value
-
-
-def _limit(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise bad_request(f"Invalid {key} {value}: must be a positive integer")
-    return value
-
-
-def _get(store: Store, workspace: str, deployed_model: str) -> DeploymentRecord:
-    dep = store.deployments.get(deployed_model)
-    if dep is None or dep.workspace_id != workspace:
-        raise ApiError(404, "NotFound", f"Model: {deployed_model} not found!")
-    return dep
-
-
-def _require_running(dep: DeploymentRecord) -> None:
-    if dep.status != "RUNNING":
-        raise unsupported(
-            f"The deployment {dep.deployed_model} is {dep.status}; wait until it is RUNNING."
-        )
-
-
-@router.post("/deployments")
-async def create_deployment(request: Request) -> JSONResponse:
-    emu = emulator_of(request)
-    body = await json_body(request)
-    workspace = workspace_of(request)
-    model = body.get("model_name")
-    if not isinstance(model, str) or not model:
-        raise bad_request("Missing model_name")
-    plan = body.get("plan") or "lora"
-    if plan not in PLANS:
-        raise bad_request(f"Invalid plan: {plan}, must be one of lora, mu, ptu")
-    capacity = _capacity(body, emu.settings, 1)
-    extra: dict[str, Any] = {}
-    if plan == "mu":
-        if not body.get("deploy_spec"):
-            raise bad_request("Missing deploy_spec: it is required for plan mu")
-        for key in ("rpm_limit", "tpm_limit", "max_context_length"):
-            _limit(body, key)
-        extra = {k: body[k] for k in MU_FIELDS if body.get(k) is not None}
-    suffix = body.get("suffix")
-    if suffix is not None and (not isinstance(suffix, str) or not _SUFFIX.match(suffix)):
-        raise bad_request("Invalid suffix: use 1-64 letters, digits, '_' or '-'")
-    name = body.get("name") or model
-    with emu.session() as now:
-        base = deployable_base(emu.store, emu.settings, workspace, model, plan, now)
-        if base is None:
-            raise ApiError(404, "NotFound", f"Model: {model} not found!")
-        live = [
-            d
-            for d in emu.store.deployments.values()
-            if d.workspace_id == workspace and d.op != "delete"
-        ]
-        if suffix:
-            deployed_model = f"{model}-{suffix}"
-            if deployed_model in emu.store.deployments:
-                raise ApiError(
-                    409,
-                    "Conflict",
-                    f"Model instance {deployed_model} already exists, please specify a suffix",
-                )
-        else:
-            if any(d.model_name == model and d.name == name for d in live):
-                raise ApiError(
-                    409,
-                    "Conflict",
-                    f"Model instance {name} already exists, please specify a suffix",
-                )
-            deployed_model = f"{model}-{secrets.token_hex(4)}"
-        dep = DeploymentRecord(
-            deployed_model=deployed_model,
-            workspace_id=workspace,
-            model_name=model,
-            base_model=base,
-            name=str(name),
-            plan=plan,
-            capacity=capacity,
-            ready_capacity=0,
-            base_capacity=1,
-            charge_type=CHARGE_TYPES[plan],
-            created_at=now,
-            modified_at=now,
-            status="PENDING",
-            op="create",
-            op_started=now,
-            extra=extra,
-        )
-        emu.store.deployments[deployed_model] = dep
-        emu.persist()
-        emu.counters.bump("deployments_created")
-        return output(deployment_object(dep))
-
-
-@router.get("/deployments")
-async def list_deployments(request: Request) -> JSONResponse:
-    emu = emulator_of(request)
-    workspace = workspace_of(request)
-    page_no, page_size = paging(request, 200, 50)
-    with emu.session():
-        found = [d for d in emu.store.deployments.values() if d.workspace_id == workspace]
-        found.sort(key=lambda d: d.created_at, reverse=True)
-        page = found[(page_no - 1) * page_size : page_no * page_size]
-        return output(
-            {
-                "page_no": page_no,
-                "page_size": page_size,
-                "total": len(found),
-                "deployments": [deployment_object(d) for d in page],
-            }
-        )
-
-
-@router.get("/deployments/{deployed_model}")
-async def get_deployment(request: Request, deployed_model: str) -> JSONResponse:
-    emu = emulator_of(request)
-    with emu.session():
-        return output(deployment_object(_get(emu.store, workspace_of(request), deployed_model)))
-
-
-@router.put("/deployments/{deployed_model}/scale")
-async def scale_deployment(request: Request, deployed_model: str) -> JSONResponse:
-    emu = emulator_of(request)
-    body = await json_body(request)
-    capacity = _capacity(body, emu.settings, None)
-    with emu.session() as now:
-        dep = _get(emu.store, workspace_of(request), deployed_model)
-        _require_running(dep)
-        dep.ready_capacity = min(dep.ready_capacity, capacity)
-        dep.capacity, dep.op, dep.op_started, dep.modified_at = capacity, "scale", now, now
-        dep.status = "UPDATING"
-        emu.persist()
-        return output(deployment_object(dep))
-
-
-@router.put("/deployments/{deployed_model}/update")
-async def update_deployment(request: Request, deployed_model: str) -> JSONResponse:
-    emu = emulator_of(request)
-    body = await json_body(request)
-    limits = {k: _limit(body, k) for k in ("rpm_limit", "tpm_limit")}
-    if all(v is None for v in limits.values()):
-        raise bad_request("Missing rpm_limit or tpm_limit")
-    with emu.session() as now:
-        dep = _get(emu.store, workspace_of(request), deployed_model)
-        _require_running(dep)
-        dep.extra.update({k: v for k, v in limits.items() if v is not None})
-        dep.op, dep.op_started, dep.modified_at, dep.status = "update", now, now, "PENDING"
-        emu.persist()
-        return output(deployment_object(dep))
-
-
-@router.delete("/deployments/{deployed_model}")
-async def delete_deployment(request: Request, deployed_model: str) -> JSONResponse:
-    emu = emulator_of(request)
-    with emu.session() as now:
-        dep = _get(emu.store, workspace_of(request), deployed_model)
-        if dep.op != "delete":
-            dep.op, dep.op_started, dep.modified_at, dep.status = "delete", now, now, "DELETING"
-            dep.ready_capacity = 0
-            emu.persist()
-        return output(deployment_object(dep))
+def deployable_models(
+    store: Store, settings: Settings, scope: tuple[str, str], now: float
+) -> list[dict[str, Any]]:
+    """``GET /deployments/models``: fine-tuned models first (newest first), then mu models."""
+    tuned = [
+        {"model_name": m, "base_capacity": 1}
+        for m, _ in published_models(store, settings, scope, now)
+    ]
+    return tuned + [{"model_name": m, "base_capacity": 1} for m in sorted(catalog.MU_MODELS)]

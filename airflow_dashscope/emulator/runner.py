@@ -28,6 +28,7 @@ from .clock import Clock
 from .core import Emulator
 from .errors import COMPATIBLE_PREFIX
 from .settings import Settings
+from .wire import INTL_PREFIX
 
 DEFAULT_API_KEY = "sk-emulator"
 GENERATED_KEY = "<generated>"
@@ -53,6 +54,9 @@ class RunningEmulator:
         self.root_url = f"http://{host}:{port}"
         self.base_url = f"{self.root_url}{API_PREFIX}"
         self.compatible_base_url = f"{self.root_url}{COMPATIBLE_PREFIX}"
+        #: The Singapore (``dashscope-intl``) region of the same emulator.
+        self.intl_base_url = f"{self.root_url}{INTL_PREFIX}{API_PREFIX}"
+        self.intl_compatible_base_url = f"{self.root_url}{INTL_PREFIX}{COMPATIBLE_PREFIX}"
         self.control_url = f"{self.root_url}/__emulator__"
         self.api_key = emulator.settings.api_key or DEFAULT_API_KEY
 
@@ -88,6 +92,21 @@ class RunningEmulator:
     def extend_job(self, job_id: str, seconds: float) -> dict[str, Any]:
         return self.emulator.extend_job(job_id, seconds)
 
+    def fail_export(
+        self,
+        job_id: str,
+        checkpoint: str,
+        code: str = "InternalError",
+        message: str = "Internal server error!",
+    ) -> list[dict[str, Any]]:
+        """Fail the export of ``checkpoint`` (``checkpoint-N`` or its id): at once if one is
+        under way, else the next one when it ends. Returns the job's checkpoint list."""
+        return self.emulator.fail_export(job_id, checkpoint, code, message)
+
+    def set_deployment_status(self, deployed_model: str, status: str) -> dict[str, Any]:
+        """Stop (``"STOPPED"``) or fail (``"FAILED"``) a deployment at once."""
+        return self.emulator.set_deployment_status(deployed_model, status)
+
     def counters(self) -> dict[str, Any]:
         return self.emulator.counters_snapshot()
 
@@ -98,6 +117,9 @@ class RunningEmulator:
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit it: without it every answer whose headers and body go out in
+    # two writes waits for the client's delayed ACK (about 40 ms a request).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)
@@ -171,6 +193,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--deploy-seconds", type=float, default=Settings.deploy_seconds)
     p.add_argument("--export-seconds", type=float, default=Settings.export_seconds)
     p.add_argument("--state-dir", type=Path, default=None, help="persist state here")
+    p.add_argument(
+        "--workspace",
+        action="append",
+        default=[],
+        help="a workspace id the account has besides the default one (repeatable)",
+    )
+    p.add_argument(
+        "--export-model-id",
+        choices=("asked", "derived"),
+        default="asked",
+        help="publish exported checkpoints under the asked name or a derived one",
+    )
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -190,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         deploy_seconds=args.deploy_seconds,
         export_seconds=args.export_seconds,
         state_dir=args.state_dir,
+        workspaces=tuple(args.workspace),
+        export_model_id=args.export_model_id,
     ) as running:
         print(running.base_url, flush=True)
         while not stop.wait(0.5):

@@ -1,11 +1,14 @@
-"""Tunable knobs of one emulator instance (timings, limits, the accepted key)."""
+"""Tunable knobs of one emulator instance (timings, limits, workspaces, readings of the pages)."""
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 MB = 1024 * 1024
+DEFAULT_WORKSPACE = "llm-8v53etv3hwb8orx1"
 
 
 @dataclass
@@ -14,6 +17,18 @@ class Settings:
 
     ``job_seconds`` is the RUNNING phase of a job; a job is PENDING for a quarter of that first,
     so with the default 4 s a small job is PENDING 1 s, RUNNING 4 s and SUCCEEDED at 5 s.
+
+    ``workspaces``: workspace ids the account has besides ``default_workspace`` (which always
+    works); any other ``X-DashScope-WorkSpace`` is 404 ``WorkSpaceNotFound``.
+
+    ``export_model_id``: ``"asked"`` publishes an exported checkpoint under the ``model_name``
+    the export call asked for; ``"derived"`` publishes it under an id the service derives from
+    it (``{asked}-{checkpoint_id[-6:]}``), the reading where only the checkpoint list tells the
+    deployable id. A client must read the id back from the checkpoint list to pass both.
+
+    ``text_default_models``: ``fnmatch`` patterns of the (base) models that answer in the
+    ``text`` form when a native generation call gives no ``result_format`` (the deployment quick
+    start's qwen3-8b answer); other models answer in the ``message`` form.
     """
 
     api_key: str | None = None
@@ -22,12 +37,15 @@ class Settings:
     export_seconds: float = 2.0
     state_dir: Path | None = None
     manual_clock: bool = False
-    default_workspace: str = "llm-8v53etv3hwb8orx1"
-    max_file_bytes: int = 300 * MB
+    default_workspace: str = DEFAULT_WORKSPACE
+    workspaces: tuple[str, ...] = ()
+    #: model-customization-file-management-service.md: "单个文件大小最大为1GB".
+    max_file_bytes: int = 1024 * MB
     max_files: int = 100
     max_total_bytes: int = 5 * 1024 * MB
     max_jobs: int = 20
-    max_capacity: int = 100
+    export_model_id: Literal["asked", "derived"] = "asked"
+    text_default_models: tuple[str, ...] = ("qwen2.5-*", "qwen3-*", "qwen-plus-character-*")
 
     @property
     def pending_seconds(self) -> float:
@@ -36,3 +54,10 @@ class Settings:
     @property
     def cancel_seconds(self) -> float:
         return min(1.0, self.job_seconds / 4)
+
+    def knows_workspace(self, workspace: str) -> bool:
+        return workspace == self.default_workspace or workspace in self.workspaces
+
+    def default_result_format(self, base_model: str) -> str:
+        text = any(fnmatch.fnmatchcase(base_model, p) for p in self.text_default_models)
+        return "text" if text else "message"

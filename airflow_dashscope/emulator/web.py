@@ -1,4 +1,4 @@
-"""Helpers shared by the routers: auth, workspace, body parsing, paging, envelopes."""
+"""Helpers shared by the routers: auth, the caller's scope, body parsing, paging, envelopes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from .catalog import BEIJING
 from .errors import ApiError, bad_request, new_request_id
 
 if TYPE_CHECKING:
@@ -27,11 +28,27 @@ def authenticate(request: Request) -> None:
     expected = emulator_of(request).settings.api_key
     if scheme.lower() != "bearer" or not key or (expected is not None and key != expected):
         raise ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
+    scope_of(request)
 
 
-def workspace_of(request: Request) -> str:
-    header = request.headers.get("x-dashscope-workspace", "").strip()
-    return header or emulator_of(request).settings.default_workspace
+def api_key_of(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def region_of(request: Request) -> str:
+    """Set by the wire middleware from the host or the ``/intl`` path prefix."""
+    return str(request.scope.get("dashscope_region", BEIJING))
+
+
+def scope_of(request: Request) -> tuple[str, str]:
+    """(region, workspace) of the call. error-code.md: an unknown workspace is
+    "404-WorkSpaceNotFound / WorkSpace can not be found."; no header means the default one."""
+    settings = emulator_of(request).settings
+    workspace = request.headers.get("x-dashscope-workspace", "").strip()
+    workspace = workspace or settings.default_workspace
+    if not settings.knows_workspace(workspace):
+        raise ApiError(404, "WorkSpaceNotFound")
+    return region_of(request), workspace
 
 
 async def json_body(request: Request) -> dict[str, Any]:

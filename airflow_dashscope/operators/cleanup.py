@@ -14,8 +14,10 @@ from airflow_dashscope.client.errors import (
     NotFoundError,
     UnsupportedOperationError,
 )
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 from airflow_dashscope.operators.deployments import DashScopeDeploymentWaitOperator
+from airflow_dashscope.parameters import as_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -95,13 +97,19 @@ class DashScopeScaleDeploymentOperator(DashScopeDeploymentWaitOperator):
         self.capacity = capacity
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.capacity = as_number(self.capacity)
         if (
             isinstance(self.capacity, bool)
             or not isinstance(self.capacity, int)
             or self.capacity < 1
         ):
-            raise ValueError(f"capacity must be a positive integer, got {self.capacity!r}")
-        deployment = self.client.scale_deployment(self.deployed_model, self.capacity)
+            raise InvalidRequestError(f"capacity must be a positive integer, got {self.capacity!r}")
+        deployment = self.calling(
+            f"scaling {self.deployed_model}",
+            self.client.scale_deployment,
+            self.deployed_model,
+            self.capacity,
+        )
         self.log.info("Scaling %s to capacity %d.", self.deployed_model, self.capacity)
         return self.settle(context, deployment)
 

@@ -150,7 +150,8 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         suffix = self.suffix or fingerprint(
             {"task": task_instance_digest(context), "model": self.model_name}, MAX_SUFFIX
         )
-        existing = self.find(suffix)
+        deployments = self.calling("listing the deployments", self.client.list_deployments)
+        existing = self.ours(deployments, suffix)
         if existing is not None:
             settled = classify_deployment(existing) == "success"
             self.log.info(
@@ -160,7 +161,7 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
                 existing.status_name,
             )
             return self.settle(context, existing, reused=settled)
-        return self.settle(context, self.create(suffix))
+        return self.settle(context, self.create(suffix, deployments))
 
     def check_request(self) -> None:
         """Template text as numbers and booleans, then the checks: nothing sent yet."""
@@ -188,7 +189,9 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
         except JobParameterError as error:
             raise InvalidRequestError(f"Invalid deployment request: {error}") from error
 
-    def create(self, suffix: str) -> Deployment:
+    def create(self, suffix: str, deployments: list[Deployment]) -> Deployment:
+        """Deploy; the listing just made is the client's reconciliation baseline, so one
+        create costs one listing."""
         try:
             deployment = self.client.create_deployment(
                 self.model_name,
@@ -201,6 +204,7 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
                 max_context_length=self.max_context_length,
                 rpm_limit=self.rpm_limit,
                 tpm_limit=self.tpm_limit,
+                known_deployments=deployments,
             )
         except ConflictError as error:
             existing = self.find(suffix)
@@ -216,6 +220,18 @@ class DashScopeDeployModelOperator(DashScopeDeploymentWaitOperator):
             raise task_error_for(error, f"deploying {self.model_name}") from error
         self.log.info("Deploying %s as %s.", self.model_name, deployment.deployed_model)
         return deployment
+
+    def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
+        """This task's live deployment of the model (its suffix), from a listing."""
+        for deployment in deployments:
+            if (
+                deployment.model_name == self.model_name
+                and deployment.status_name != "DELETING"
+                and deployment.deployed_model.endswith(f"-{suffix}")
+                and (self.name is None or deployment.name in (None, self.name))
+            ):
+                return deployment
+        return None
 
     def find(self, suffix: str) -> Deployment | None:
         return self.calling(

@@ -139,14 +139,21 @@ class DashScopeUploadFileOperator(DashScopeBaseOperator):
 
     def check_model(self) -> None:
         """A base model supporting the training type, or an earlier job's output."""
-        model = str(self.model)
-        if catalog.is_known_base_model(model):
-            if not catalog.supports(model, self.training_type):
-                allowed = ", ".join(catalog.supported_training_types(model))
+        model, region = str(self.model), self.client.config.region
+        if catalog.is_known_base_model(model, region):
+            if not catalog.supports(model, self.training_type, region):
+                allowed = ", ".join(catalog.supported_training_types(model, region))
                 raise InvalidRequestError(
                     f"training_type {self.training_type!r} is not supported for model "
                     f"{model!r}; it supports: {allowed}"
                 )
             return
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
-        known_model(model, self.training_type, jobs)
+
+        def deployable() -> list[str]:
+            models = self.calling(
+                "listing the deployable models", self.client.list_deployable_models
+            )
+            return [item.model_name for item in models]
+
+        known_model(model, self.training_type, jobs, region=region, deployable=deployable)

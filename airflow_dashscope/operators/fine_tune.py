@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope import catalog
@@ -61,17 +61,27 @@ def billed_tokens(usage: Any) -> int | None:
     return None
 
 
-def known_model(model: str, training_type: str, jobs: list[FineTuneJob]) -> FineTuneJob | None:
-    """None for a base model; the earlier SUCCEEDED job whose output ``model`` is; raises
-    :class:`UnknownModelError` (with the base models for ``training_type``) otherwise."""
-    if catalog.is_known_base_model(model):
+def known_model(
+    model: str,
+    training_type: str,
+    jobs: list[FineTuneJob],
+    *,
+    region: str | None = None,
+    deployable: Callable[[], list[str]] = list,
+) -> FineTuneJob | None:
+    """None for a base model of the region's table (or a region no page documents, where
+    nothing can be refused) or a model the service lists as deployable; the earlier
+    SUCCEEDED job whose output ``model`` is; raises :class:`UnknownModelError` (naming the
+    base models for ``training_type``) otherwise. ``deployable`` is asked last, and only for
+    a model found nowhere else."""
+    if not catalog.is_documented_region(region) or catalog.is_known_base_model(model, region):
         return None
     for job in jobs:
         if job.finetuned_output == model and job.status_name == "SUCCEEDED":
             return job
-    supported = ", ".join(
-        name for name in catalog.MODEL_TRAINING_SUPPORT if catalog.supports(name, training_type)
-    )
+    if model in deployable():
+        return None
+    supported = ", ".join(catalog.models_supporting(training_type, region))
     raise UnknownModelError(
         f"Model {model!r} is neither a base model that supports {training_type} nor the "
         f"output of a SUCCEEDED fine-tune job of this workspace. Base models for "
@@ -263,7 +273,13 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     def check_model(self, jobs: list[FineTuneJob]) -> None:
         """The model is a base model, or the output of an earlier SUCCEEDED job (then that
         job's base model and LoRA settings are checked)."""
-        earlier = known_model(self.model, self.training_type, jobs)
+        earlier = known_model(
+            self.model,
+            self.training_type,
+            jobs,
+            region=self.client.config.region,
+            deployable=self.deployable_models,
+        )
         if earlier is None:
             return
         self.log.info("Model %s is the output of job %s.", self.model, earlier.job_id)
@@ -279,6 +295,10 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
             )
         except JobParameterError as error:
             raise InvalidRequestError(f"Invalid fine-tune request: {error}") from error
+
+    def deployable_models(self) -> list[str]:
+        models = self.calling("listing the deployable models", self.client.list_deployable_models)
+        return [item.model_name for item in models]
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""

@@ -1,9 +1,21 @@
-"""The example pipeline under ``airflow standalone``: real scheduler, executor and triggerer.
+"""Retraining semantics and the example DAGs under ``airflow standalone``: a real scheduler,
+LocalExecutor, triggerer and API server, acted on through the REST API the UI uses.
 
-The emulator serves on loopback from this test process; Airflow runs as its own process
-group in a throw-away AIRFLOW_HOME and is stopped at the end. Proves what ``dag.test()``
-cannot: the waiting steps really defer to the triggerer (which writes their progress to the
-task's ``.trigger.<id>.log``) and the chain completes with one job and one deployment.
+One standalone serves every scenario of this module (starting it is most of the cost). The
+emulator serves on loopback from this test process; Airflow runs as its own process group
+in a throw-away AIRFLOW_HOME and is stopped at the end. All runs are started at once by the
+module fixture, so their remote jobs progress side by side; each test then drives its own
+run (clear, mark success, mark failed...) and checks the outcome:
+
+* clear of a deferred fine-tune: one job, not cancelled, the new try succeeds;
+* mark success of a deferred fine-tune: the job is not cancelled;
+* mark failed of a deferred fine-tune: the job is cancelled (Airflow >= 3.3 calls the
+  trigger's ``on_kill``; older versions cannot, see the README);
+* clear with the same inputs reuses the job (no new model event); clear with new data
+  trains again on the new file;
+* a task whose process dies right after creating its job reattaches on retry (one job);
+* an unknown model fails the task at once, without a retry or a create;
+* the ETL -> retraining -> smoke-test examples: the smoke test runs once per deployment.
 """
 
 from __future__ import annotations
@@ -16,20 +28,68 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from airflow import __version__ as airflow_version
+from packaging.version import Version
 
+from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator import run_emulator
 from airflow_dashscope.emulator.runner import RunningEmulator
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+AIRFLOW_VERSION = Version(airflow_version)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
-DAG_ID = "example_dashscope_finetune"
 START_TIMEOUT = 240
-RUN_TIMEOUT = 400
+RUN_TIMEOUT = 300
+DAG = "e2e_retraining"
+#: The scenarios' DAG: upload -> fine-tune, as a user writes it. A run whose conf says
+#: ``crash`` dies (like a lost worker) right after creating its job on the first try.
+DAG_FILE = """
+import os
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_dashscope.operators import DashScopeFineTuneOperator, DashScopeUploadFileOperator
+
+
+class CrashingFineTune(DashScopeFineTuneOperator):
+    def create(self, job_name, jobs):
+        job = super().create(job_name, jobs)
+        context = self._context
+        if context["dag_run"].conf.get("crash") and context["ti"].try_number == 1:
+            os._exit(1)  # the worker dies: no XCom, no deferral, no failure handling
+        return job
+
+    def execute(self, context):
+        self._context = context
+        return super().execute(context)
+
+
+# Retries cover a loaded machine's executor hiccups; no retry may fix an unknown model.
+default_args = {"retries": 2, "retry_delay": pendulum.duration(seconds=1)}
+with DAG(
+    "e2e_retraining",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1),
+    default_args=default_args,
+) as dag:
+    upload = DashScopeUploadFileOperator(task_id="upload", file_path=TRAINING_PATH)
+    CrashingFineTune(
+        task_id="fine_tune",
+        model="{{ dag_run.conf.get('model', 'qwen3-8b') }}",
+        training_file_ids=upload.output,
+        hyper_parameters={"n_epochs": "1", "batch_size": "8", "max_length": "1024"},
+        deferrable=True,
+        poll_interval=5,
+    )
+"""
 
 
 def _free_port() -> int:
@@ -38,105 +98,286 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def emulator() -> Iterator[RunningEmulator]:
-    # Not instant: a trigger that fires before the executor has reported the deferring
-    # workload's exit makes Airflow's scheduler retry the task (a scheduler race; the
-    # operators then reattach, but the retry delay would slow this test down).
-    with run_emulator(job_seconds=8, deploy_seconds=8, export_seconds=8, api_key=None) as emu:
-        yield emu
-
-
-@pytest.fixture
-def airflow_env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
-    dags = tmp_path / "dags"
-    shutil.copytree(EXAMPLES, dags, ignore=shutil.ignore_patterns("run_demo.py", "__pycache__"))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            # standalone starts its components as ``airflow ...`` from PATH.
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            "AIRFLOW_HOME": str(tmp_path / "home"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(
-                {"conn_type": "dashscope", "host": emulator.base_url, "password": "sk-e2e"}
-            ),
-        }
-    )
-    return env
-
-
-def _airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args], env=env, capture_output=True, text=True
-    )
-
-
-def _wait_for(what: str, check: object, timeout: float, log: Path) -> None:
+def wait_for(what: str, check: Callable[[], Any], timeout: float = RUN_TIMEOUT) -> Any:
+    """Poll ``check`` until it returns something true (a slow API answer is a "not yet")."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(2)
-    tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-    pytest.fail(f"timed out waiting for {what}; airflow standalone said:\n{tail}")
-
-
-def test_the_pipeline_runs_with_a_real_triggerer(
-    airflow_env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
-) -> None:
-    log = tmp_path / "standalone.log"
-    with log.open("w") as out:
-        standalone = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "standalone"],
-            env=airflow_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for(
-            "the DAG to be parsed",
-            lambda: DAG_ID in _airflow(airflow_env, "dags", "list", "-o", "plain").stdout,
-            START_TIMEOUT,
-            log,
-        )
-        assert _airflow(airflow_env, "dags", "unpause", DAG_ID).returncode == 0
-        triggered = _airflow(airflow_env, "dags", "trigger", DAG_ID, "-o", "json")
-        assert triggered.returncode == 0, triggered.stderr
-
-        def run_state() -> str:
-            listed = _airflow(airflow_env, "dags", "list-runs", DAG_ID, "-o", "json")
-            # Airflow may print warnings before the JSON document on stdout.
-            lines = [line for line in listed.stdout.splitlines() if line.startswith("[")]
-            runs = json.loads(lines[-1]) if lines else []
-            return str(runs[0]["state"]) if runs else ""
-
-        _wait_for(
-            "the run to finish", lambda: run_state() in ("success", "failed"), RUN_TIMEOUT, log
-        )
-        assert run_state() == "success", log.read_text(errors="replace")[-4000:]
-    finally:
-        os.killpg(standalone.pid, signal.SIGTERM)
         try:
-            standalone.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(standalone.pid, signal.SIGKILL)
-            standalone.wait()
+            value = check()
+        except httpx.TimeoutException:
+            value = None
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}")
 
-    counters = emulator.counters()
-    assert counters["jobs_created"] == 1 and counters["deployments_created"] == 1
-    logs = Path(airflow_env["AIRFLOW_HOME"]) / "logs"
-    trigger_logs = list(logs.rglob("task_id=fine_tune/*.trigger.*.log"))
-    assert trigger_logs, "the fine-tune step never ran in the triggerer"
-    written = "".join(p.read_text(errors="replace") for p in trigger_logs)
-    assert "is RUNNING" in written and "is SUCCEEDED" in written
-    assert "sk-e2e" not in "".join(p.read_text(errors="replace") for p in logs.rglob("*.log"))
+
+@dataclass
+class Airflow:
+    """A running standalone and a client of its REST API (what the UI calls)."""
+
+    home: Path
+    api: httpx.Client
+    emulator: RunningEmulator
+    runs: dict[str, str] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = self.api.request(method, f"/api/v2{path}", **kwargs)
+        assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text}"
+        return answer.json() if answer.content else None
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        body = {"logical_date": None, "conf": conf or {}}
+        return str(self.call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
+
+    def runs_of(self, dag_id: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+
+    def ti(self, run_id: str, task_id: str = "fine_tune", dag_id: str = DAG) -> dict[str, Any]:
+        return dict(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
+
+    def job_id(self, run_id: str) -> str:
+        path = f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/fine_tune/xcomEntries/job_id"
+        value = self.call("GET", path, params={"deserialize": True})["value"]
+        return str(value).strip('"')
+
+    def mark(self, run_id: str, state: str, task_id: str = "fine_tune") -> None:
+        path = f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.call("PATCH", path, json={"new_state": state})
+
+    def clear(self, run_id: str, task_ids: list[str]) -> None:
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        }
+        self.call("POST", f"/dags/{DAG}/clearTaskInstances", json=body)
+
+    def finished(self, run_id: str, dag_id: str = DAG) -> str:
+        return wait_for(
+            f"{dag_id} {run_id} to finish",
+            lambda: (s := self.run_state(dag_id, run_id)) in ("success", "failed") and s,
+        )
+
+    def deferred(self, run_id: str) -> None:
+        wait_for(f"{run_id} to defer", lambda: self.ti(run_id)["state"] == "deferred")
+
+    def events(self, dag_id: str, run_id: str, kind: str) -> list[dict[str, Any]]:
+        params = {"source_dag_id": dag_id, "source_run_id": run_id, "limit": 100}
+        events = self.call("GET", "/assets/events", params=params)["asset_events"]
+        return [e for e in events if (e.get("extra") or {}).get("kind") == kind]
+
+    def trained_events(self, run_id: str) -> list[dict[str, Any]]:
+        return self.events(DAG, run_id, "trained")
+
+    def jobs(self) -> list[Any]:
+        with DashScopeClient(api_key="sk-e2e", base_url=self.emulator.base_url) as client:
+            return client.list_fine_tunes()
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+    tmp = tmp_path_factory.mktemp("standalone")
+    dags = tmp / "dags"
+    shutil.copytree(
+        EXAMPLES,
+        dags,
+        ignore=shutil.ignore_patterns(
+            "run_demo.py", "__pycache__", "example_dashscope_finetune.py"
+        ),
+    )
+    training = dags / "data" / "sft_sample.jsonl"
+    (dags / "e2e_retraining.py").write_text(f"TRAINING_PATH = {str(training)!r}\n{DAG_FILE}")
+    port = _free_port()
+    with run_emulator(job_seconds=12, deploy_seconds=6, export_seconds=4, api_key=None) as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        env.update(
+            {
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+                "AIRFLOW_HOME": str(tmp / "home"),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp / 'airflow.db'}",
+                "AIRFLOW__API__PORT": str(port),
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+                "DASHSCOPE_EXAMPLE_POLL_SECONDS": "5",
+                "DASHSCOPE_EXAMPLE_DATA_URL": f"file://{tmp / 'data'}",
+                "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(
+                    {"conn_type": "dashscope", "host": emu.base_url, "password": "sk-e2e"}
+                ),
+            }
+        )
+        log = tmp / "standalone.log"
+        with log.open("w") as out:
+            standalone = subprocess.Popen(
+                [sys.executable, "-m", "airflow", "standalone"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        try:
+
+            def token() -> str | None:
+                try:
+                    answer = api.get("/auth/token")
+                except httpx.HTTPError:
+                    return None
+                return answer.json()["access_token"] if answer.status_code < 300 else None
+
+            access = wait_for("the API server", token, START_TIMEOUT)
+            api.headers["Authorization"] = f"Bearer {access}"
+            airflow = Airflow(tmp / "home", api, emu)
+            wanted = {DAG, "example_dashscope_etl", "example_dashscope_retrain"}
+
+            def parsed() -> bool:
+                listed = airflow.call("GET", "/dags", params={"limit": 100})["dags"]
+                return wanted <= {d["dag_id"] for d in listed}
+
+            wait_for("the DAGs to be parsed", parsed, START_TIMEOUT)
+            for dag_id in (DAG, "example_dashscope_retrain", "example_dashscope_on_new_model"):
+                airflow.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+            # The passive scenarios start now and progress while the others are driven.
+            airflow.runs["crash"] = airflow.trigger(DAG, {"crash": True})
+            airflow.runs["unknown_model"] = airflow.trigger(DAG, {"model": "qwen-max"})
+            # Unpaused, the weekly ETL runs once for its latest interval (as a user sees it).
+            airflow.call("PATCH", "/dags/example_dashscope_etl", json={"is_paused": False})
+            yield airflow
+        finally:
+            api.close()
+            os.killpg(standalone.pid, signal.SIGTERM)
+            try:
+                standalone.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(standalone.pid, signal.SIGKILL)
+                standalone.wait()
+            logs = list((tmp / "home" / "logs").rglob("*.log"))
+            assert "sk-e2e" not in "".join(p.read_text(errors="replace") for p in logs)
+
+
+def test_clearing_a_deferred_fine_tune_reattaches(airflow: Airflow) -> None:
+    run = airflow.runs["clear"] = airflow.trigger(DAG)
+    airflow.deferred(run)
+    job_before = airflow.job_id(run)
+    airflow.clear(run, ["fine_tune"])
+    assert airflow.finished(run) == "success"
+    assert airflow.ti(run)["try_number"] >= 2
+    assert airflow.job_id(run) == job_before
+    ours = [j for j in airflow.jobs() if j.job_id == job_before]
+    assert [j.status_name for j in ours] == ["SUCCEEDED"]  # not cancelled by the old trigger
+    assert len(airflow.trained_events(run)) == 1
+
+
+def test_clearing_again_with_the_same_inputs_reuses_the_job(airflow: Airflow) -> None:
+    run = airflow.runs["clear"]
+    jobs_before = len(airflow.jobs())
+    airflow.clear(run, ["fine_tune"])
+    assert airflow.finished(run) == "success"
+    assert len(airflow.jobs()) == jobs_before
+    assert len(airflow.trained_events(run)) == 1  # the reused model is not announced again
+
+
+def test_clearing_with_new_data_trains_again_on_the_new_file(airflow: Airflow) -> None:
+    run = airflow.runs["clear"]
+    old_job = airflow.job_id(run)
+    airflow.clear(run, ["upload", "fine_tune"])  # the upload makes a new file id
+    assert airflow.finished(run) == "success"
+    new_job = airflow.job_id(run)
+    assert new_job != old_job
+    by_id = {j.job_id: j for j in airflow.jobs()}
+    assert by_id[new_job].training_file_ids != by_id[old_job].training_file_ids
+    assert len(airflow.trained_events(run)) == 2
+
+
+def job_status(airflow: Airflow, job_id: str) -> str:
+    return str(next(j for j in airflow.jobs() if j.job_id == job_id).status_name)
+
+
+def test_marking_a_deferred_fine_tune_success_keeps_the_job(airflow: Airflow) -> None:
+    run = airflow.trigger(DAG)
+    airflow.deferred(run)
+    job_id = airflow.job_id(run)
+    airflow.mark(run, "success")
+    if Version("3.3") <= AIRFLOW_VERSION:  # the trigger's on_kill decides from the state
+
+        def decided() -> bool:
+            folder = airflow.home / "logs" / f"dag_id={DAG}" / f"run_id={run}"
+            logs = folder.rglob("*trigger*")
+            return any("keeps running" in p.read_text(errors="replace") for p in logs)
+
+        wait_for("the trigger's on_kill", decided)
+    assert job_status(airflow, job_id) not in ("CANCELING", "CANCELED")
+    ended = wait_for(
+        "the job to end",
+        lambda: (s := job_status(airflow, job_id)) in ("SUCCEEDED", "CANCELED", "FAILED") and s,
+    )
+    assert ended == "SUCCEEDED"
+
+
+def test_marking_a_deferred_fine_tune_failed_cancels_the_job(airflow: Airflow) -> None:
+    run = airflow.trigger(DAG)
+    airflow.deferred(run)
+    job_id = airflow.job_id(run)
+    airflow.emulator.extend_job(job_id, 120)  # still running whenever the triggerer acts
+    airflow.mark(run, "failed")
+    ended = ("CANCELING", "CANCELED", "SUCCEEDED")
+    status = wait_for(
+        "the job to be cancelled", lambda: (s := job_status(airflow, job_id)) in ended and s
+    )
+    if Version("3.3") <= AIRFLOW_VERSION:
+        assert status in ("CANCELING", "CANCELED")
+    else:  # pragma: no cover - no trigger on_kill before 3.3 (documented in the README)
+        pytest.skip("Airflow < 3.3 does not call a trigger's on_kill")
+
+
+def test_a_retry_after_a_crash_reattaches(airflow: Airflow) -> None:
+    run = airflow.runs["crash"]
+    assert airflow.finished(run) == "success"
+    assert airflow.ti(run)["try_number"] >= 2
+    job_id = airflow.job_id(run)
+    ours = [j for j in airflow.jobs() if j.job_name and j.job_id == job_id]
+    stem = ours[0].job_name.rsplit("-c", 1)[0]
+    assert [j.job_id for j in airflow.jobs() if (j.job_name or "").startswith(stem)] == [job_id]
+
+
+def test_an_unknown_model_fails_without_retry_or_create(airflow: Airflow) -> None:
+    run = airflow.runs["unknown_model"]
+    assert airflow.finished(run) == "failed"
+    ti = airflow.ti(run)
+    assert ti["state"] == "failed" and ti["max_tries"] >= 2
+    assert ti["try_number"] == 1  # AirflowFailException: its retries were not used
+    assert all(j.model != "qwen-max" for j in airflow.jobs())
+
+
+def test_the_examples_retrain_and_smoke_test_once_per_deployment(airflow: Airflow) -> None:
+    (etl,) = wait_for("the ETL run", lambda: airflow.runs_of("example_dashscope_etl"))
+    assert airflow.finished(etl["dag_run_id"], "example_dashscope_etl") == "success"
+    retrain = wait_for("the retraining run", lambda: airflow.runs_of("example_dashscope_retrain"))
+    assert len(retrain) == 1
+    run_id = retrain[0]["dag_run_id"]
+    assert airflow.finished(run_id, "example_dashscope_retrain") == "success"
+    # One deployment announced (production); the candidate, torn down, was not.
+    (deployed,) = airflow.events("example_dashscope_retrain", run_id, "deployed")
+    runs = wait_for(
+        "the smoke test to finish",
+        lambda: [
+            r
+            for r in airflow.runs_of("example_dashscope_on_new_model")
+            if r["state"] in ("success", "failed")
+        ],
+    )
+    # The deployment events were recorded before the retraining run ended, so every smoke
+    # test run they could queue exists by now: exactly one, and it succeeded.
+    assert [r["state"] for r in airflow.runs_of("example_dashscope_on_new_model")] == ["success"]
+    assert [r["state"] for r in runs] == ["success"]
+    assert deployed["extra"]["deployed_model"]

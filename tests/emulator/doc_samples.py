@@ -31,6 +31,9 @@ JOB_ID_RE = re.compile(r"^ft-(\d{12})-([0-9a-f]{4})$")
 SPACE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 #: ``"2025-11-11T16:25:42"``: checkpoint ``create_time``, deployment ``gmt_create``.
 T_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+#: ``"2025-11-20T20:06:46.405"``, ``"2025-06-17T11:00:38.68"``, ``"2025-06-17T11:06:13"``:
+#: deployment ``gmt_create``/``gmt_modified`` (vendor-docs-zh/model-deployment-*.md samples).
+GMT_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$")
 #: ``"checkpoint-20"``.
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 #: Both documented file ids (``976bd01a-...``, ``9e9ffdfa-...``) are lowercase UUIDs.
@@ -41,9 +44,8 @@ JOB_STATUSES = frozenset(
 )
 TERMINAL_JOB_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 CHECKPOINT_STATUSES = frozenset({"PENDING", "PROCESSING", "SUCCEEDED", "FAILED"})
-DEPLOYMENT_STATUSES = frozenset(
-    {"PENDING", "DEPLOYING", "UPDATING", "RUNNING", "STOPPED", "DELETING", "FAILED"}
-)
+#: model-deployment-api.md lists these six (no DEPLOYING).
+DEPLOYMENT_STATUSES = frozenset({"PENDING", "UPDATING", "RUNNING", "STOPPED", "DELETING", "FAILED"})
 
 # --------------------------------------------------------------------------------------------
 # fine-tune-with-api.txt: requests
@@ -271,6 +273,47 @@ NOTES_FILE_LIST_RESPONSE: dict[str, Any] = {
     "request_id": "x",
     "data": {"total": 1, "page_no": 1, "page_size": 10, "files": [NOTES_FILE_RESPONSE["data"]]},
 }
+
+# --------------------------------------------------------------------------------------------
+# vendor-docs-zh (newer; they win where they disagree with the English documents)
+# --------------------------------------------------------------------------------------------
+
+#: model-customization-file-management-service.md, 获取指定文件信息: the response table lists
+#: file_id, url, name, size, md5, description, gmt_create, id, region, user_id, api_key_id
+#: (no purpose). ``id`` is an integer as in the list sample (``"id": 1001``).
+PAGE_FILE_RESPONSE: dict[str, Any] = {
+    "request_id": "x",
+    "data": {
+        "id": 1001,
+        "file_id": "976bd01a-f30b-4414-86fd-50c54486e3ef",
+        "name": "test.txt",
+        "description": "1",
+        "size": 0,
+        "md5": "1B2M2Y8AsgTpgAmY7PhCfg==",
+        "gmt_create": "2023-03-25 10:13:07",
+        "url": "http://127.0.0.1/x",
+        "region": "cn-beijing",
+        "user_id": "123456",
+        "api_key_id": "sk-xxxx",
+    },
+}
+
+#: 列举当前所有的文件: each item is the file object plus ``purpose``.
+PAGE_FILE_LIST_RESPONSE: dict[str, Any] = {
+    "request_id": "x",
+    "data": {
+        "total": 1,
+        "page_size": 20,
+        "page_no": 1,
+        "files": [{**PAGE_FILE_RESPONSE["data"], "purpose": "fine-tune"}],
+    },
+}
+
+
+def without(sample: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``sample`` minus ``keys``: where a newer page drops a field the English sample has."""
+    return {k: v for k, v in sample.items() if k not in keys}
+
 
 #: ``GET /fine-tunes``; each ``jobs[]`` item has the shape of the job object sample.
 NOTES_FINE_TUNE_LIST_RESPONSE: dict[str, Any] = {

@@ -14,6 +14,7 @@ The emulator's clock is moved with ``emu.advance(seconds)``; nothing sleeps.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -366,20 +367,24 @@ def test_upload_doc_example(curl: Curl) -> None:
 def test_uploaded_file_get_list_delete(curl: Curl) -> None:
     file_id = upload_file(curl)
 
+    # Changed by vendor-docs-zh/model-customization-file-management-service.md: the file
+    # object is the page's (id, url, region, user_id, api_key_id; purpose only in the list)
+    # and md5 is the base64 of the digest, not the hex API-NOTES assumed.
     body = ok(curl.get(f"/files/{file_id}"))
-    assert_shape(ds.NOTES_FILE_RESPONSE, body)
+    assert_shape(ds.PAGE_FILE_RESPONSE, body)
     info = body["data"]
     assert info["file_id"] == file_id
     assert info["name"] == "qwen-fine-tune-sample.jsonl"
     assert info["description"] == ds.DOC_UPLOAD_FORM["descriptions"]
-    assert info["purpose"] == "fine-tune"
+    assert "purpose" not in info
     assert info["size"] == len(TRAINING_DATA)
-    assert info["md5"] == hashlib.md5(TRAINING_DATA).hexdigest()
+    assert info["md5"] == base64.b64encode(hashlib.md5(TRAINING_DATA).digest()).decode()
     assert_space_time(info["gmt_create"])
     assert "status" not in info, "native file objects carry no status field"
 
     body = ok(curl.get("/files", {"page_no": "1", "page_size": "10"}))
-    assert_shape(ds.NOTES_FILE_LIST_RESPONSE, body)
+    assert_shape(ds.PAGE_FILE_LIST_RESPONSE, body)
+    assert body["data"]["files"][0]["purpose"] == "fine-tune"
     assert body["data"]["total"] == 1
     assert (body["data"]["page_no"], body["data"]["page_size"]) == (1, 10)
     assert [f["file_id"] for f in body["data"]["files"]] == [file_id]
@@ -399,7 +404,10 @@ def test_uploaded_file_get_list_delete(curl: Curl) -> None:
 def test_create_fine_tune_doc_example(curl: Curl) -> None:
     file_ids = [upload_file(curl, "train-1.jsonl"), upload_file(curl, "train-2.jsonl")]
     body = ok(curl.post("/fine-tunes", doc_create_body(file_ids)))
-    assert_shape(ds.DOC_CREATE_FINE_TUNE_RESPONSE, body)
+    # Changed by vendor-docs-zh/model-training-api-reference.md: finetuned_output
+    # "仅调优任务状态为“SUCCEED”时出现" (only once SUCCEEDED), unlike the English sample.
+    output = ds.without(ds.DOC_CREATE_FINE_TUNE_RESPONSE["output"], "finetuned_output")
+    assert_shape({**ds.DOC_CREATE_FINE_TUNE_RESPONSE, "output": output}, body)
     job = body["output"]
     assert job["status"] == "PENDING"
     id_minute = assert_job_id(job["job_id"])
@@ -408,7 +416,7 @@ def test_create_fine_tune_doc_example(curl: Curl) -> None:
         f"job id {job['job_id']} does not carry the creation minute of {job['create_time']}"
     )
     assert job["job_name"] == job["job_id"]
-    assert job["finetuned_output"] == f"qwen3-8b-{job['job_id']}"
+    assert "finetuned_output" not in job
     assert (job["model"], job["base_model"]) == ("qwen3-8b", "qwen3-8b")
     assert job["training_file_ids"] == file_ids
     assert job["validation_file_ids"] == []
@@ -423,15 +431,18 @@ def test_get_job_doc_example_through_to_success(emu: Any, curl: Curl) -> None:
     created = create_job(curl)
     job_id = created["job_id"]
 
+    # Changed by vendor-docs-zh/model-training-api-reference.md: no finetuned_output before
+    # SUCCEEDED (the English sample is a RUNNING job that has one).
+    in_progress = ds.without(ds.DOC_GET_FINE_TUNE_RESPONSE["output"], "finetuned_output")
     body = ok(curl.get(f"/fine-tunes/{job_id}"))
-    assert_shape(ds.DOC_GET_FINE_TUNE_RESPONSE, body)
+    assert_shape(in_progress, body["output"])
     assert body["output"]["job_id"] == job_id
 
     seen: list[str] = []
     running = job_until(emu, curl, job_id, {"RUNNING"}, seen)
-    # The document's sample is a RUNNING job.
-    assert_shape(ds.DOC_GET_FINE_TUNE_RESPONSE["output"], running)
-    for field in ("job_id", "create_time", "hyper_parameters", "finetuned_output", "model"):
+    assert_shape(in_progress, running)
+    assert "finetuned_output" not in running
+    for field in ("job_id", "create_time", "hyper_parameters", "model"):
         assert running[field] == created[field], field
     assert running.get("end_time") is None, running
 
@@ -443,7 +454,7 @@ def test_get_job_doc_example_through_to_success(emu: Any, curl: Curl) -> None:
     # output.usage: Integer, "returned only when the job status is SUCCEEDED or CANCELED".
     assert isinstance(done["usage"], int) and not isinstance(done["usage"], bool), done
     assert done["usage"] > 0
-    assert done["finetuned_output"] == created["finetuned_output"]
+    assert done["finetuned_output"] == f"qwen3-8b-{job_id}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,7 +475,10 @@ def test_logs_doc_example(curl: Curl, succeeded_job: dict[str, Any]) -> None:
     assert one["total"] == total
     assert one["logs"] == logs[:1], "line sets the maximum number of lines returned"
 
-    # Both SDKs default to offset=1: accepted too.
+    # Changed by vendor-docs-zh/model-training-api-reference.md: offset is the number of lines
+    # skipped ("从第offset+1行开始读取"), so the SDKs' default offset=1 starts at line 2.
+    skipped = ok(curl.get(f"/fine-tunes/{job_id}/logs", {"offset": "1", "line": "1000"}))
+    assert skipped["output"]["logs"] == logs[1:]
     assert_shape(
         ds.DOC_LOGS_RESPONSE,
         ok(curl.get(f"/fine-tunes/{job_id}/logs", {"offset": "1", "line": "1000"})),
@@ -555,7 +569,10 @@ def test_export_unknown_checkpoint_is_not_found(curl: Curl, succeeded_job: dict[
 def test_list_doc_example(curl: Curl) -> None:
     first, second = create_job(curl), create_job(curl)
     body = ok(curl.get("/fine-tunes"))
-    assert_shape(ds.NOTES_FINE_TUNE_LIST_RESPONSE, body)
+    # PENDING jobs: no finetuned_output (vendor-docs-zh/model-training-api-reference.md).
+    pending = ds.without(ds.DOC_GET_FINE_TUNE_RESPONSE["output"], "finetuned_output")
+    listed = ds.NOTES_FINE_TUNE_LIST_RESPONSE["output"]
+    assert_shape({"request_id": "x", "output": {**listed, "jobs": [pending]}}, body)
     out = body["output"]
     assert (out["page_no"], out["page_size"]) == (1, 10), "documented defaults"
     assert out["total"] == 2
@@ -605,15 +622,20 @@ def test_delete_doc_example(emu: Any, curl: Curl) -> None:
 
 
 def check_new_deployment(body: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
-    assert_shape(ds.NOTES_DEPLOYMENT_RESPONSE, body)
+    """Changed by vendor-docs-zh/model-deployment-quick-start.md: a LoRA create answer has
+    no capacity fields, and deployment times carry fractional seconds ("20:06:46.405")."""
+    sample = ds.NOTES_DEPLOYMENT_OBJECT
+    if request["plan"] == "lora":
+        sample = ds.without(sample, "base_capacity", "capacity", "ready_capacity")
+    assert_shape({"request_id": "x", "output": sample}, body)
     deployment = body["output"]
     assert deployment["status"] == "PENDING"
     assert deployment["deployed_model"]
     assert deployment["model_name"] == request["model_name"]
-    assert deployment["capacity"] == request["capacity"]
+    assert deployment.get("capacity", request["capacity"]) == request["capacity"]
     assert deployment["plan"] == request["plan"]
-    assert_t_time(deployment["gmt_create"])
-    assert_t_time(deployment["gmt_modified"])
+    assert ds.GMT_TIME_RE.match(deployment["gmt_create"]), deployment
+    assert ds.GMT_TIME_RE.match(deployment["gmt_modified"]), deployment
     return deployment
 
 
@@ -653,7 +675,8 @@ def test_deploy_lora_status_and_invoke_doc_examples(
 def test_deploy_mu_doc_example(emu: Any, curl: Curl) -> None:
     request = ds.DOC_DEPLOY_MU_BODY
     deployment = check_new_deployment(ok(curl.post("/deployments", request)), request)
-    assert deployment["deploy_spec"] == "MU1", deployment
+    # model-deployment-api.md: mu objects show "model_unit_spec" (模型单元规格).
+    assert deployment["model_unit_spec"] == "MU1", deployment
     running = deployment_until(emu, curl, deployment["deployed_model"], "RUNNING")
     assert running["capacity"] == 4
 
@@ -715,11 +738,12 @@ def test_deploy_twice_without_suffix_is_conflict(curl: Curl, succeeded_job: dict
 def test_deploy_invalid_capacity_is_invalid_parameter(
     curl: Curl, succeeded_job: dict[str, Any]
 ) -> None:
-    # API-NOTES: 400 InvalidParameter ("Invalid capacity ...").
+    # vendor-docs-zh/model-deployment-api.md: "capacity must be larger than or equal to 0 ...
+    # and less than 1000!" (0 is valid now; 1000 is not).
     request = {
         **ds.DOC_DEPLOY_LORA_BODY,
         "model_name": succeeded_job["finetuned_output"],
-        "capacity": 0,
+        "capacity": 1000,
     }
     error(curl.post("/deployments", request), 400, "InvalidParameter")
 
@@ -856,12 +880,18 @@ def test_invoke_streaming_frames(
     frames = sse_frames(response.text)
     assert [f.get("event") for f in frames] == ["error"], response.text
     assert_shape(ds.DOC_ERROR_RESPONSE, json.loads(frames[0]["data"]))
-    assert json.loads(frames[0]["data"])["code"] == "ModelNotFound"
+    # vendor-docs-zh/error-code.md, 400-InvalidParameter: "Model not exist."
+    assert json.loads(frames[0]["data"])["code"] == "InvalidParameter"
 
 
 def test_invoke_unknown_model_is_model_not_found(curl: Curl) -> None:
+    # Changed by vendor-docs-zh/error-code.md: an unknown model on the native endpoint is
+    # 400 InvalidParameter "Model not exist." (was 404 ModelNotFound from API-NOTES).
     body = {**ds.DOC_INVOKE_BODY, "model": "qwen3-8b-ft-209901010000-dead"}
-    error(curl.post("/services/aigc/text-generation/generation", body), 404, "ModelNotFound")
+    found = error(
+        curl.post("/services/aigc/text-generation/generation", body), 400, "InvalidParameter"
+    )
+    assert found["message"] == "Model not exist."
 
 
 def test_openai_compatible_chat_completion(emu: Any, curl: Curl, running_deployment: str) -> None:

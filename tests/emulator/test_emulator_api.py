@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterator
@@ -20,7 +21,11 @@ LINE = (
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningEmulator]:
     with run_emulator(
-        manual_clock=True, max_files=5, max_file_bytes=10_000, max_total_bytes=25_000
+        manual_clock=True,
+        max_files=5,
+        max_file_bytes=10_000,
+        max_total_bytes=25_000,
+        workspaces=("llm-other",),
     ) as running:
         yield running
 
@@ -81,6 +86,17 @@ def test_workspaces_isolate_resources(client: httpx.Client) -> None:
     assert re.fullmatch(r"llm-[a-z0-9]+", default_job["workspace_id"])
 
 
+def test_unknown_workspace_is_404_workspace_not_found(client: httpx.Client) -> None:
+    """error-code.md: "404-WorkSpaceNotFound / WorkSpace can not be found." — an unknown
+    workspace is an error, not an empty account; the default one always works."""
+    unknown = {"X-DashScope-WorkSpace": "llm-nobody"}
+    for method, path in (("GET", "/files"), ("GET", "/fine-tunes"), ("GET", "/deployments")):
+        r = client.request(method, path, headers=unknown)
+        assert error(r, 404, "WorkSpaceNotFound") == "WorkSpace can not be found."
+    default = {"X-DashScope-WorkSpace": "llm-8v53etv3hwb8orx1"}
+    assert client.get("/fine-tunes", headers=default).status_code == 200
+
+
 # ------------------------------------------------------------------------------ files
 def test_upload_get_list_delete(client: httpx.Client) -> None:
     content = LINE * 3
@@ -95,11 +111,14 @@ def test_upload_get_list_delete(client: httpx.Client) -> None:
     assert body["data"]["failed_uploads"] == []
     first = body["data"]["uploaded_files"][0]["file_id"]
     info = client.get(f"/files/{first}").json()["data"]
-    assert info["description"] == "first" and info["purpose"] == "fine-tune"
-    assert info["size"] == len(content) and info["md5"] == hashlib.md5(content).hexdigest()
+    assert info["description"] == "first"
+    digest = base64.b64encode(hashlib.md5(content).digest()).decode()
+    assert info["size"] == len(content) and info["md5"] == digest
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", info["gmt_create"])
+    assert httpx.get(info["url"]).content == content
     listed = client.get("/files", params={"page_no": 1, "page_size": 1}).json()["data"]
     assert listed["total"] == 2 and len(listed["files"]) == 1 and listed["page_size"] == 1
+    assert listed["files"][0]["purpose"] == "fine-tune"
     assert client.get("/files").json()["data"]["page_size"] == 10
     deleted = client.delete(f"/files/{first}")
     assert deleted.status_code == 200 and "request_id" in deleted.json()
@@ -146,7 +165,7 @@ def test_create_returns_the_documented_job_object(client: httpx.Client) -> None:
     job = create(client, file_id, hyper_parameters=hp)
     assert re.fullmatch(r"ft-\d{12}-[0-9a-f]{4}", job["job_id"])
     assert job["job_name"] == job["job_id"] and job["status"] == "PENDING"
-    assert job["finetuned_output"] == f"qwen3-8b-{job['job_id']}"
+    assert "finetuned_output" not in job  # only once SUCCEEDED (model-training-api-reference)
     assert job["model"] == job["base_model"] == "qwen3-8b"
     assert job["training_file_ids"] == [file_id] and job["validation_file_ids"] == []
     assert job["hyper_parameters"] == hp and job["training_type"] == "sft"
@@ -195,16 +214,17 @@ def test_lifecycle_list_get_usage_end_time(emu: RunningEmulator, client: httpx.C
 def test_model_can_be_an_earlier_output(emu: RunningEmulator, client: httpx.Client) -> None:
     file_id = upload(client)
     first = create(client, file_id)
+    future_output = f"qwen3-8b-{first['job_id']}"
     error(
-        client.post(
-            "/fine-tunes", json={"model": first["finetuned_output"], "training_file_ids": [file_id]}
-        ),
+        client.post("/fine-tunes", json={"model": future_output, "training_file_ids": [file_id]}),
         400,
         "InvalidParameter",
     )  # not SUCCEEDED yet
     emu.advance(10)
-    second = create(client, file_id, model=first["finetuned_output"])
-    assert second["model"] == first["finetuned_output"] and second["base_model"] == "qwen3-8b"
+    output = client.get(f"/fine-tunes/{first['job_id']}").json()["output"]["finetuned_output"]
+    assert output == future_output
+    second = create(client, file_id, model=output)
+    assert second["model"] == output and second["base_model"] == "qwen3-8b"
 
 
 def test_one_running_job_others_queue(emu: RunningEmulator, client: httpx.Client) -> None:
@@ -230,19 +250,21 @@ def test_twenty_jobs_then_429(client: httpx.Client) -> None:
     for _ in range(20):
         create(client, file_id)
     r = client.post("/fine-tunes", json={"model": "qwen3-8b", "training_file_ids": [file_id]})
-    assert "Too many fine-tune jobs" in error(r, 429, "Throttling")
+    # error-code.md, 429-Throttling: "Too many fine-tune job in running, please retry later."
+    assert error(r, 429, "Throttling") == "Too many fine-tune job in running, please retry later."
 
 
 def test_cancel_and_delete(emu: RunningEmulator, client: httpx.Client) -> None:
     job_id = create(client, upload(client))["job_id"]
     msg = error(client.delete(f"/fine-tunes/{job_id}"), 400, "UnsupportedOperation")
-    assert msg.startswith("The fine-tune job cannot be deleted because")
+    assert msg.startswith("The fine-tune job can not be deleted because")
     r = client.post(f"/fine-tunes/{job_id}/cancel")
     assert r.json()["output"] == {"status": "success"}
     assert client.get(f"/fine-tunes/{job_id}").json()["output"]["status"] == "CANCELING"
     emu.advance(2)
     job = client.get(f"/fine-tunes/{job_id}").json()["output"]
-    assert job["status"] == "CANCELED" and "end_time" in job and "usage" in job
+    assert job["status"] == "CANCELED" and "end_time" in job
+    assert (job["code"], job["usage"]) == ("1", 0)
     error(client.post(f"/fine-tunes/{job_id}/cancel"), 400, "UnsupportedOperation")
     assert client.delete(f"/fine-tunes/{job_id}").json()["output"] == {"status": "success"}
     assert error(client.get(f"/fine-tunes/{job_id}"), 404, "NotFound") == "Not Found!"
@@ -260,7 +282,7 @@ def test_logs_grow_and_paginate(emu: RunningEmulator, client: httpx.Client) -> N
     assert set(out) == {"total", "logs"} and out["total"] > early["total"]
     assert any("step" in line and "epoch" in line and "loss" in line for line in out["logs"])
     one = client.get(f"/fine-tunes/{job_id}/logs", params={"offset": 1, "line": 2}).json()
-    assert one["output"]["logs"] == out["logs"][:2] and one["output"]["total"] == out["total"]
+    assert one["output"]["logs"] == out["logs"][1:3] and one["output"]["total"] == out["total"]
 
 
 def test_checkpoints_and_export(emu: RunningEmulator, client: httpx.Client) -> None:
@@ -292,8 +314,9 @@ def test_checkpoints_and_export(emu: RunningEmulator, client: httpx.Client) -> N
     assert all(set(c) == keys for c in items)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", items[0]["create_time"])
     assert items[0]["full_name"] == f"{job_id}-checkpoint-10"
-    assert items[0]["model_name"] == job["finetuned_output"] and items[0]["status"] == "SUCCEEDED"
-    assert client.get(f"/fine-tunes/{job_id}").json()["output"]["output_cnt"] == 2
+    done = client.get(f"/fine-tunes/{job_id}").json()["output"]
+    assert items[0]["model_name"] == done["finetuned_output"] and items[0]["status"] == "SUCCEEDED"
+    assert done["output_cnt"] == 2
     r = client.get(f"/fine-tunes/{job_id}/export/checkpoint-5", params={"model_name": "my-ckpt"})
     assert r.json()["output"] is True
     seen = []

@@ -34,7 +34,8 @@ def create_body(file_id: str) -> dict[str, object]:
 
 # ------------------------------------------------------------------------------ faults
 @pytest.mark.parametrize(
-    ("status", "code"), [(429, "Throttling"), (500, "InternalError"), (503, "ServiceUnavailable")]
+    ("status", "code"),
+    [(429, "Throttling.RateQuota"), (500, "InternalError"), (503, "ServiceUnavailable")],
 )
 def test_error_faults(emu: RunningEmulator, client: httpx.Client, status: int, code: str) -> None:
     emu.inject_fault(
@@ -83,7 +84,22 @@ def test_compatible_mode_fault_uses_openai_shape(emu: RunningEmulator) -> None:
         headers={"Authorization": f"Bearer {emu.api_key}"},
         json={"model": "qwen3-8b", "messages": [{"role": "user", "content": "x"}]},
     )
-    assert r.status_code == 429 and r.json()["error"]["code"] == "Throttling"
+    # error-code.md: "429-Throttling.RateQuota/LimitRequests/limit_requests" and
+    # "429-Throttling.AllocationQuota/insufficient_quota".
+    error = r.json()["error"]
+    assert r.status_code == 429 and error["code"] == "limit_requests"
+    assert error["message"] == "You exceeded your current requests list."
+    emu.inject_fault(status=429, code="Throttling.AllocationQuota", path="/compatible-mode/")
+    r = httpx.post(
+        f"{emu.compatible_base_url}/chat/completions",
+        headers={"Authorization": f"Bearer {emu.api_key}"},
+        json={"model": "qwen3-8b", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert r.json()["error"]["code"] == "insufficient_quota"
+    emu.inject_fault(status=429, code="Throttling.AllocationQuota", path="/api/v1/files")
+    native = httpx.get(f"{emu.base_url}/files", headers={"Authorization": f"Bearer {emu.api_key}"})
+    assert native.status_code == 429 and native.json()["code"] == "Throttling.AllocationQuota"
+    assert native.json()["message"] == "Allocated quota exceeded, please increase your quota limit."
 
 
 def test_counters_connections_and_templates(emu: RunningEmulator, client: httpx.Client) -> None:
@@ -212,7 +228,7 @@ def test_cli_prints_base_url_and_honours_api_key(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=15) == 0
-    assert (tmp_path / "state.json").exists()
+    assert (tmp_path / "meta.json").exists()
 
 
 def _rss_peak_kb(pid: int) -> int:

@@ -223,8 +223,10 @@ def test_files_upload_list_get_delete(emu: Any, key: str, train_file: Path) -> N
     assert info["name"] == train_file.name
     assert info["description"] == "a sample fine-tune data file for qwen"
     assert info["size"] == train_file.stat().st_size
-    # The 1.x SDK never sends purpose; the service's default is fine-tune.
-    assert info["purpose"] == "fine-tune"
+    # model-customization-file-management-service.md: the single-file answer has no purpose
+    # (the list's items do). The 1.x SDK never sends purpose; the default is fine-tune.
+    assert "purpose" not in info
+    assert {f["purpose"] for f in listed.output["files"]} == {"fine-tune"}
 
     ok(Files.delete(file_id, api_key=key, base_address=base))
     gone = Files.get(file_id, api_key=key, base_address=base)
@@ -256,7 +258,6 @@ def test_fine_tune_create_get_list_logs(emu: Any, key: str, train_file: Path) ->
         "status",
         "model",
         "base_model",
-        "finetuned_output",
         "training_file_ids",
         "validation_file_ids",
         "hyper_parameters",
@@ -273,7 +274,8 @@ def test_fine_tune_create_get_list_logs(emu: Any, key: str, train_file: Path) ->
     assert job.model == "qwen3-8b" and job.training_type == "sft"
     assert job.validation_file_ids == []
     assert job.hyper_parameters == HYPER_PARAMETERS
-    assert job.finetuned_output
+    # model-training-api-reference.md: finetuned_output "仅调优任务状态为“SUCCEED”时出现".
+    assert getattr(job, "finetuned_output", None) is None
 
     fetched = ok(FineTunes.get(job.job_id, api_key=key)).output
     assert fetched.job_id == job.job_id
@@ -288,13 +290,16 @@ def test_fine_tune_create_get_list_logs(emu: Any, key: str, train_file: Path) ->
     done = job_until(emu, key, job.job_id, ds.TERMINAL_JOB_STATUSES).output
     assert done.status == "SUCCEEDED"
     assert done.end_time and done.usage
-    assert done.finetuned_output == job.finetuned_output
+    assert done.finetuned_output == f"qwen3-8b-{job.job_id}"
 
     logs = ok(FineTunes.logs(job.job_id, api_key=key))  # offset=1, line=1000
     assert isinstance(logs.output["total"], int) and logs.output["total"] > 0
     assert logs.output["logs"] and all(isinstance(line, str) for line in logs.output["logs"])
-    first = ok(FineTunes.logs(job.job_id, offset=1, line=2, api_key=key)).output
-    assert len(first["logs"]) == 2
+    # model-training-api-reference.md: offset is the number of lines skipped, so the SDK's
+    # default offset=1 starts at the second line.
+    assert len(logs.output["logs"]) == logs.output["total"] - 1
+    first = ok(FineTunes.logs(job.job_id, offset=0, line=2, api_key=key)).output
+    assert len(first["logs"]) == 2 and first["logs"][1] == logs.output["logs"][0]
 
 
 def test_fine_tune_stream_events(emu: Any, key: str, train_file: Path) -> None:
@@ -380,9 +385,6 @@ def test_deployments_deploy_get_list_scale_delete(emu: Any, key: str, train_file
         "status",
         "model_name",
         "base_model",
-        "base_capacity",
-        "capacity",
-        "ready_capacity",
         "workspace_id",
         "charge_type",
         "modifier",
@@ -390,7 +392,8 @@ def test_deployments_deploy_get_list_scale_delete(emu: Any, key: str, train_file
     ):
         assert getattr(deployment, field, None) is not None, f"DeploymentOutput.{field} missing"
     assert deployment.model_name == model
-    assert deployment.status == "PENDING" and deployment.capacity == 1
+    # model-deployment-quick-start.md: a LoRA create answer has no capacity fields.
+    assert deployment.status == "PENDING" and getattr(deployment, "capacity", None) is None
     deployed_model = deployment.deployed_model
 
     running = advance_until(
@@ -469,7 +472,9 @@ def test_generation_on_a_deployment(emu: Any, key: str, train_file: Path) -> Non
     unknown = dashscope.Generation.call(
         model="qwen3-8b-ft-209901010000-dead", messages=messages, api_key=key
     )
-    assert unknown.status_code == 404 and unknown.code == "ModelNotFound", unknown
+    # error-code.md, 400-InvalidParameter: "Model not exist."
+    assert (unknown.status_code, unknown.code) == (400, "InvalidParameter"), unknown
+    assert unknown.message == "Model not exist."
 
 
 def test_sdk_globals_are_restored() -> None:

@@ -230,7 +230,10 @@ def test_files_upload_list_get_delete(client: dashscope.Client, train_file: Path
     check_envelope(info)
     assert info.file_id == uploaded.file_id
     assert info.name == train_file.name
-    assert info.purpose == "fine-tune"
+    # model-customization-file-management-service.md: the single-file answer has no purpose
+    # (the list's items do).
+    assert info.purpose is None
+    assert {f.purpose for f in listed.files} == {"fine-tune"}
     assert info.size == train_file.stat().st_size
     assert getattr(info, "description", None) == "a sample fine-tune data file for qwen"
 
@@ -258,7 +261,8 @@ def test_fine_tune_create_get_list_logs_wait(
     assert job.job_name == job.job_id
     assert job.status == "PENDING"
     assert (job.model, job.base_model, job.training_type) == ("qwen3-8b", "qwen3-8b", "sft")
-    assert job.finetuned_model, "finetuned_output is filled in at creation"
+    # model-training-api-reference.md: finetuned_output "仅调优任务状态为“SUCCEED”时出现".
+    assert job.finetuned_model is None
     assert job.validation_file_ids == []
     assert job.hyper_parameters == HYPER_PARAMETERS
     assert job.created_at and ds.SPACE_TIME_RE.match(job.created_at)
@@ -289,14 +293,17 @@ def test_fine_tune_create_get_list_logs_wait(
     assert done.succeeded and done.status == "SUCCEEDED"
     assert done.finished_at and ds.SPACE_TIME_RE.match(done.finished_at)
     assert done.usage is not None and done.usage.total_tokens > 0
-    assert done.finetuned_model == job.finetuned_model
+    assert done.finetuned_model == f"qwen3-8b-{job.job_id}"
 
     logs = client.fine_tunes.logs(job.job_id)
     assert isinstance(logs, JobLogs)
     check_envelope(logs)
     assert logs.job_id == job.job_id and logs.content
-    two = client.fine_tunes.logs(job.job_id, offset=1, lines=2)
+    # model-training-api-reference.md: offset = lines skipped; the SDK's default offset=1
+    # starts at the second line.
+    two = client.fine_tunes.logs(job.job_id, offset=0, lines=2)
     assert len(two.content.split("\n")) == 2, two.content
+    assert two.content.split("\n")[1] == logs.content.split("\n")[0]
 
 
 def test_fine_tune_stream_events(emu: Any, client: dashscope.Client, train_file: Path) -> None:
@@ -378,7 +385,8 @@ def test_retry_after_is_honoured_on_throttling(emu: Any, tmp_path: Path) -> None
     emu.inject_fault(kind="error", status=429, count=1, path=r"/fine-tunes$", retry_after=0)
     with make_client(emu, tmp_path) as once, pytest.raises(v2_errors.RateLimitError) as caught:
         once.fine_tunes.list()
-    assert (caught.value.status_code, caught.value.code) == (429, "Throttling")
+    # error-code.md: "429-Throttling.RateQuota" for a request-rate limit.
+    assert (caught.value.status_code, caught.value.code) == (429, "Throttling.RateQuota")
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,10 +407,12 @@ def test_deployments_create_get_list_scale_delete(
     assert created.deployed_model
     assert created.model == model
     assert created.status == "PENDING"
-    assert created.capacity == 1 and created.base_capacity is not None
+    # model-deployment-quick-start.md: a LoRA create answer has no capacity fields.
+    assert created.capacity is None and created.base_capacity is None
     assert created.base_model == "qwen3-8b"
-    assert created.created_at and ds.T_TIME_RE.match(created.created_at)
-    assert created.updated_at and ds.T_TIME_RE.match(created.updated_at)
+    # model-deployment-api.md samples: "2025-06-17T11:00:38.68" (fractional seconds).
+    assert created.created_at and ds.GMT_TIME_RE.match(created.created_at)
+    assert created.updated_at and ds.GMT_TIME_RE.match(created.updated_at)
     assert created.workspace_id and created.charge_type and created.creator and created.modifier
 
     running = deployment_until(emu, client, created.deployed_model, 1)
@@ -452,9 +462,10 @@ def test_chat_completions_on_a_deployment(
     assert chunks and chunks[-1].choices[0].finish_reason == "stop"
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == choice.message.content
 
-    with pytest.raises(v2_errors.NotFoundError) as caught:
+    # error-code.md, 400-InvalidParameter: "Model not exist."
+    with pytest.raises(v2_errors.BadRequestError) as caught:
         client.chat.completions.create(model="qwen3-8b-ft-209901010000-dead", messages=messages)
-    assert caught.value.code == "ModelNotFound"
+    assert (caught.value.code, caught.value.message) == ("InvalidParameter", "Model not exist.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope.assets import EXPORTED_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
-from airflow_dashscope.exceptions import InvalidRequestError
+from airflow_dashscope.exceptions import AirflowFailException, InvalidRequestError
 from airflow_dashscope.operators import DashScopeExportCheckpointOperator
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute, run_deferred
@@ -120,3 +120,55 @@ def test_timeout(two_epoch_job: FineTuneJob, make_context: Any) -> None:
     op = export(two_epoch_job.job_id, checkpoint="checkpoint-2", deferrable=False, timeout=0.05)
     with pytest.raises(AirflowException, match="Timed out"):
         execute(op, make_context())
+
+
+def test_the_id_read_back_is_returned_when_the_service_publishes_under_another(
+    make_context: Any, training_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some pages say the export is published under the asked name, others show a derived
+    id: an emulator that derives the id fails a client that assumes the asked name."""
+    import json
+
+    from airflow_dashscope.emulator.runner import run_emulator
+
+    with run_emulator(manual_clock=True, export_model_id="derived") as derived:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_DASHSCOPE_DEFAULT",
+            json.dumps(
+                {"conn_type": "dashscope", "host": derived.base_url, "password": derived.api_key}
+            ),
+        )
+        with DashScopeClient(api_key=derived.api_key, base_url=derived.base_url) as client:
+            file_id = client.upload_file(str(training_path))
+            hyper = {**HYPER, "n_epochs": 2, "save_strategy": "epoch"}
+            job = client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=hyper)
+            derived.advance(3600)
+            op = export(job.job_id, checkpoint="checkpoint-2", deferrable=False, timeout=30)
+            context = make_context()
+            thread_result: list[Any] = []
+            import threading
+
+            worker = threading.Thread(target=lambda: thread_result.append(execute(op, context)))
+            worker.start()
+            while worker.is_alive():  # turn the clock until the export is published
+                derived.advance(5)
+                worker.join(timeout=0.05)
+            (result,) = thread_result
+            published = next(
+                c for c in client.list_checkpoints(job.job_id) if c.checkpoint == "checkpoint-2"
+            )
+    assert published.model_name and published.model_name != "my-model-v1"
+    assert result["model_name"] == published.model_name
+    assert result["requested_model_name"] == "my-model-v1"
+    assert context["ti"].xcom("model_name") == published.model_name
+
+
+def test_a_failed_export_fails_the_task(
+    two_epoch_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+) -> None:
+    context = make_context()
+    op = export(two_epoch_job.job_id, checkpoint="checkpoint-2")
+    trigger = defer(op, context)
+    emu.fail_export(two_epoch_job.job_id, "checkpoint-2", "InternalError", "export broke")
+    with pytest.raises(AirflowException, match="FAILED"):
+        op.execute_complete(context, first_event(trigger))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import DeploymentPlan, FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
-from airflow_dashscope.exceptions import InvalidRequestError
+from airflow_dashscope.exceptions import AirflowFailException, InvalidRequestError
 from airflow_dashscope.operators import DashScopeDeployModelOperator
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from tests.operators.helpers import defer, execute, run_deferred
@@ -107,17 +107,13 @@ def test_a_conflict_on_create_is_resolved_by_reusing_the_deployment(
 ) -> None:
     model = str(succeeded_job.finetuned_output)
     op = deploy(model)
-    real_find = op.find
-    calls: list[int] = []
 
-    def find_after_a_race(suffix: str) -> Any:
-        calls.append(1)
-        if len(calls) == 1:  # another try deploys it between our lookup and our create
-            client.create_deployment(model, suffix=suffix)
-            return None
-        return real_find(suffix)
+    def ours_after_a_race(deployments: Any, suffix: str) -> Any:
+        # Another try deploys it between our listing and our create.
+        client.create_deployment(model, suffix=suffix)
+        return None
 
-    op.find = find_after_a_race  # type: ignore[method-assign]
+    op.ours = ours_after_a_race  # type: ignore[method-assign]
     context = make_context()
     defer(op, context)
     assert context["ti"].xcom("deployed_model") == client.find_deployment(model).deployed_model
@@ -166,3 +162,28 @@ def test_link() -> None:
 
     links = DashScopeDeployModelOperator.operator_extra_links
     assert any(isinstance(link, DashScopeDeploymentLink) for link in links)
+
+
+def test_one_listing_per_create(
+    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+) -> None:
+    before = emu.counters()["requests"]
+    defer(deploy(str(succeeded_job.finetuned_output)), make_context())
+    after = emu.counters()["requests"]
+    sent = {route: after[route] - before.get(route, 0) for route in after}
+    sent = {route: n for route, n in sent.items() if n}
+    assert sent == {"GET /api/v1/deployments": 1, "POST /api/v1/deployments": 1}, sent
+
+
+@pytest.mark.parametrize("status", ["STOPPED", "FAILED"])
+def test_a_deployment_that_stops_or_fails_fails_the_task(
+    status: str, succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+) -> None:
+    from tests.operators.conftest import first_event
+
+    context = make_context()
+    op = deploy(str(succeeded_job.finetuned_output))
+    trigger = defer(op, context)
+    emu.set_deployment_status(context["ti"].xcom("deployed_model"), status)
+    with pytest.raises(AirflowException, match=status):
+        op.execute_complete(context, first_event(trigger))

@@ -11,6 +11,12 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import (
+    AirflowFailException,
+    InvalidTrainingDataError,
+    OverBudgetError,
+    UnknownModelError,
+)
 from airflow_dashscope.operators import DashScopeDeleteFileOperator, DashScopeUploadFileOperator
 from tests.operators.helpers import execute
 
@@ -70,3 +76,51 @@ def test_template_fields() -> None:
     assert {"file_path", "purpose", "description"} <= set(
         DashScopeUploadFileOperator.template_fields
     )
+
+
+def test_bad_data_fails_for_good(tmp_path: Path, make_context: Any) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    with pytest.raises(InvalidTrainingDataError) as failed:
+        execute(DashScopeUploadFileOperator(task_id="upload", file_path=str(bad)), make_context())
+    assert isinstance(failed.value, AirflowFailException)  # a retry would read the same file
+
+
+def test_an_unknown_model_fails_before_uploading(
+    training_path: Path, make_context: Any, emu: RunningEmulator
+) -> None:
+    op = DashScopeUploadFileOperator(
+        task_id="upload", file_path=str(training_path), model="qwen-max"
+    )
+    with pytest.raises(UnknownModelError, match="qwen-max"):
+        execute(op, make_context())
+    # Is it an earlier job's output, or a model the service lists? Nothing is uploaded.
+    assert emu.counters()["requests"] == {
+        "GET /api/v1/fine-tunes": 1,
+        "GET /api/v1/deployments/models": 1,
+    }
+
+
+def test_the_budget_is_checked_before_uploading(
+    training_path: Path, make_context: Any, emu: RunningEmulator
+) -> None:
+    op = DashScopeUploadFileOperator(
+        task_id="upload",
+        file_path=str(training_path),
+        model="qwen3-8b",
+        n_epochs="3",
+        max_billed_tokens="10",
+    )
+    with pytest.raises(OverBudgetError, match=r"exceed max_billed_tokens \(10\)"):
+        execute(op, make_context())
+    assert emu.counters()["requests_total"] == 0
+
+
+def test_the_token_estimate_is_pushed_for_the_fine_tune(
+    training_path: Path, make_context: Any, emu: RunningEmulator
+) -> None:
+    context = make_context()
+    op = DashScopeUploadFileOperator(task_id="upload", file_path=str(training_path))
+    file_id = execute(op, context)
+    assert isinstance(file_id, str)
+    assert context["ti"].xcom("training_tokens") > 0

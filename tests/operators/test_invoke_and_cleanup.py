@@ -10,6 +10,7 @@ import pytest
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators import (
     DashScopeCancelFineTuneOperator,
     DashScopeDeleteDeploymentOperator,
@@ -35,9 +36,19 @@ def test_invoke_returns_text_usage_model_and_request_id(deployed: str, make_cont
     op = DashScopeInvokeModelOperator(
         task_id="invoke", model=deployed, messages=MESSAGES, parameters={"max_tokens": 20}
     )
-    result = execute(op, make_context())
+    context = make_context()
+    result = execute(op, context)
     assert result["text"] and result["model"] == deployed and result["request_id"]
     assert result["usage"]["total_tokens"] > 0
+    assert context["ti"].xcom("text") == result["text"]
+
+
+def test_invoke_reads_the_text_answer_form_too(deployed: str, make_context: Any) -> None:
+    """Some deployed models answer ``{"text": ...}``: the same result comes back."""
+    op = DashScopeInvokeModelOperator(
+        task_id="invoke", model=deployed, messages=MESSAGES, parameters={"result_format": "text"}
+    )
+    assert execute(op, make_context())["text"]
 
 
 def test_cancel_a_running_job_and_then_again(
@@ -66,7 +77,7 @@ def test_scale_waits_until_running_again(
     deployed: str, client: DashScopeClient, make_context: Any, clock_running: None
 ) -> None:
     op = DashScopeScaleDeploymentOperator(
-        task_id="scale", deployed_model=deployed, capacity=2, deferrable=False, poll_interval=0.01
+        task_id="scale", deployed_model=deployed, capacity="2", deferrable=False, poll_interval=0.01
     )
     result = execute(op, make_context())
     assert result["status"] == "RUNNING" and result["capacity"] == 2
@@ -75,8 +86,8 @@ def test_scale_waits_until_running_again(
 def test_scale_rejects_a_bad_capacity_before_any_request(
     make_context: Any, emu: RunningEmulator
 ) -> None:
-    op = DashScopeScaleDeploymentOperator(task_id="scale", deployed_model="x", capacity=0)
-    with pytest.raises(ValueError, match="capacity"):
+    op = DashScopeScaleDeploymentOperator(task_id="scale", deployed_model="x", capacity="0")
+    with pytest.raises(InvalidRequestError, match="capacity"):
         execute(op, make_context())
     assert emu.counters()["requests_total"] == 0
 

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_dashscope.client import AuthenticationError
 from airflow_dashscope.emulator.runner import RunningEmulator
-from airflow_dashscope.exceptions import DashScopeRequestRejectedError
+from airflow_dashscope.exceptions import AirflowFailException, DashScopeRequestRejectedError
 from airflow_dashscope.operators import DashScopeFineTuneOperator, DashScopeUploadFileOperator
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute

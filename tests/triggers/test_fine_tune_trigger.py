@@ -311,7 +311,7 @@ async def test_a_restarted_trigger_continues_the_log_where_the_last_one_stopped(
         if supervisor.xcoms:
             break
         await asyncio.sleep(0.01)
-    assert list(supervisor.xcoms.values())[0] > 0
+    assert next(iter(supervisor.xcoms.values())) > 0
     task.cancel()  # the triggerer restarts: the trigger is rebuilt from its deferral kwargs
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_dashscope.client.endpoints.creates import create_once
 from airflow_dashscope.client.endpoints.paging import every_page
 from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.client.models import DashScopeFile, FilePage, UploadResult
+from airflow_dashscope.client.models import DashScopeFile, FilePage, UploadedFile, UploadResult
 from airflow_dashscope.client.request import (
     ApiRequest,
     Flow,
     UploadInput,
     UploadPart,
     data_of,
+    fingerprint,
     segment,
     single,
     upload_filename,
@@ -37,21 +39,66 @@ def upload_files(
     purpose: str = "fine-tune",
     descriptions: Sequence[str | None] | None = None,
     filenames: Sequence[str | None] | None = None,
+    max_attempts: int | None = None,
 ) -> Flow[UploadResult]:
     """Upload files in one multipart request, streamed from disk or the file objects.
 
-    Not repeated after an ambiguous failure: a second upload would store a second copy.
+    Never stores a second copy: after an ambiguous failure (a 5xx, or no answer after
+    sending) the file list is read, and a file with the same name, size and MD5 is taken as
+    the upload; only the files not found are sent again (after the retry policy's backoff).
     """
     names = list(filenames or [None] * len(sources))
     parts = [
-        ("files", UploadPart(source, name or upload_filename(source)))
+        UploadPart(source, name or upload_filename(source))
         for source, name in zip(sources, names, strict=True)
     ]
-    form: dict[str, str | list[str]] = {"purpose": purpose}
-    if descriptions and any(descriptions):
-        form["descriptions"] = [d or "" for d in descriptions]
-    request = ApiRequest("POST", "/files", form=form, uploads=parts, idempotent=False)
-    return single(request, lambda body: UploadResult.model_validate(data_of(body) or {}))
+    notes = list(descriptions or [None] * len(parts))
+    if len(notes) != len(parts):
+        raise ValueError("Give one description per file (or none).")
+    found: dict[int, UploadedFile] = {}
+
+    def request() -> ApiRequest:
+        left = [index for index in range(len(parts)) if index not in found]
+        form: dict[str, str | list[str]] = {"purpose": purpose}
+        if any(notes[index] for index in left):
+            form["descriptions"] = [notes[index] or "" for index in left]
+        uploads = [("files", parts[index]) for index in left]
+        return ApiRequest("POST", "/files", form=form, uploads=uploads, idempotent=False)
+
+    def parse(body: Any) -> UploadResult:
+        result = UploadResult.model_validate(data_of(body) or {})
+        result.uploaded_files[:0] = [found[index] for index in sorted(found)]
+        return result
+
+    def lookup() -> Flow[UploadResult | None]:
+        stored = yield from list_files()
+        taken = {uploaded.file_id for uploaded in found.values()}
+        for index, part in enumerate(parts):
+            if index in found:
+                continue
+            same = _same_file(stored, part, taken)
+            if same is not None:
+                found[index] = UploadedFile(file_id=same.file_id, name=same.name)
+                taken.add(same.file_id)
+        if len(found) < len(parts):
+            return None
+        return UploadResult(uploaded_files=[found[index] for index in range(len(parts))])
+
+    return (yield from create_once(request, parse, lookup, max_attempts=max_attempts))
+
+
+def _same_file(
+    stored: Sequence[DashScopeFile], part: UploadPart, taken: set[str]
+) -> DashScopeFile | None:
+    """A stored file with the name, size and MD5 of ``part`` (not already matched)."""
+    candidates = [f for f in stored if f.name == part.filename and f.file_id not in taken]
+    if not candidates:
+        return None
+    size, digest = fingerprint(part)
+    return next(
+        (f for f in candidates if f.size == size and f.md5_digest() == digest),
+        None,
+    )
 
 
 def upload_file(
@@ -60,10 +107,15 @@ def upload_file(
     purpose: str = "fine-tune",
     description: str | None = None,
     filename: str | None = None,
+    max_attempts: int | None = None,
 ) -> Flow[str]:
     """Upload one file and return its id; raises :class:`UploadFailedError` if refused."""
     result = yield from upload_files(
-        [source], purpose=purpose, descriptions=[description], filenames=[filename]
+        [source],
+        purpose=purpose,
+        descriptions=[description],
+        filenames=[filename],
+        max_attempts=max_attempts,
     )
     if result.failed_uploads:
         failed = result.failed_uploads[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_dashscope.client.models import ChatCompletion, GenerationResult
+from airflow_dashscope.client.models import ChatCompletion, CompatibleModel, GenerationResult
 from airflow_dashscope.client.request import ApiRequest, Flow, single
 
 GENERATION_PATH = "/services/aigc/text-generation/generation"
@@ -19,10 +19,17 @@ def generation_request(
     parameters: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> ApiRequest:
-    """The native generation call; ``result_format`` defaults to ``message``."""
+    """The native generation call; asks for the ``message`` result format unless told.
+
+    Without ``result_format`` (pass ``None``) a model answers in its default form, ``text``
+    for some (the deployment quick start shows one), ``message`` for newer families:
+    :class:`GenerationResult` reads both.
+    """
     if (messages is None) == (prompt is None):
         raise ValueError("Give exactly one of messages= or prompt=.")
-    params: dict[str, Any] = {"result_format": "message", **(parameters or {})}
+    asked: dict[str, Any] = {"result_format": "message", **(parameters or {})}
+    # ``result_format=None`` sends none: the model then answers in its default form.
+    params = {key: value for key, value in asked.items() if value is not None}
     model_input: dict[str, Any] = (
         {"messages": [dict(m) for m in messages]} if messages is not None else {"prompt": prompt}
     )
@@ -65,3 +72,13 @@ def chat_completion(
     return single(
         chat_completion_request(model, messages, **options), ChatCompletion.model_validate
     )
+
+
+def list_models() -> Flow[list[CompatibleModel]]:
+    """The models of the OpenAI-compatible ``GET /models`` (``data`` of an ``object: list``)."""
+
+    def parse(body: Any) -> list[CompatibleModel]:
+        items = body.get("data") if isinstance(body, dict) else None
+        return [CompatibleModel.model_validate(item) for item in items or []]
+
+    return single(ApiRequest("GET", "/models", root="compatible"), parse)

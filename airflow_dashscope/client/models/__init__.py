@@ -3,6 +3,10 @@
 from airflow_dashscope.client.models.base import SERVICE_TIMEZONE, DashScopeModel, ServiceTime
 from airflow_dashscope.client.models.deployments import (
     TERMINAL_DEPLOYMENT_STATUSES,
+    TRANSITIONAL_DEPLOYMENT_STATUSES,
+    UNSERVICEABLE_DEPLOYMENT_STATUSES,
+    DeployableModel,
+    DeployableModelPage,
     Deployment,
     DeploymentPage,
     DeploymentPlan,
@@ -30,6 +34,7 @@ from airflow_dashscope.client.models.fine_tunes import (
 )
 from airflow_dashscope.client.models.generation import (
     ChatCompletion,
+    CompatibleModel,
     GenerationResult,
     GenerationUsage,
     Message,
@@ -40,11 +45,16 @@ __all__ = [
     "TERMINAL_CHECKPOINT_STATUSES",
     "TERMINAL_DEPLOYMENT_STATUSES",
     "TERMINAL_JOB_STATUSES",
+    "TRANSITIONAL_DEPLOYMENT_STATUSES",
+    "UNSERVICEABLE_DEPLOYMENT_STATUSES",
     "ChatCompletion",
     "Checkpoint",
     "CheckpointStatus",
+    "CompatibleModel",
     "DashScopeFile",
     "DashScopeModel",
+    "DeployableModel",
+    "DeployableModelPage",
     "Deployment",
     "DeploymentPage",
     "DeploymentPlan",

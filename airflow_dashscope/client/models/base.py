@@ -1,4 +1,4 @@
-"""Shared pieces of the response models: tolerant base class and service timestamps."""
+"""Shared pieces of the response models: tolerant base class, service times, lenient fields."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pendulum
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 #: The service writes local times without a zone; the fine-tune API lives in Beijing.
 SERVICE_TIMEZONE = "Asia/Shanghai"
@@ -18,8 +18,27 @@ def _as_service_time(value: datetime) -> pendulum.DateTime:
     return pendulum.instance(value)
 
 
-#: ``"2025-11-27 20:33:15"`` or ``"2025-11-11T16:25:42"`` -> an aware pendulum DateTime.
+#: ``"2025-11-27 20:33:15"``, ``"2025-11-11T16:25:42"`` or ``"2025-06-17T11:00:38.68"``
+#: (the deployment pages show fractional seconds) -> an aware pendulum DateTime.
 ServiceTime = Annotated[datetime, AfterValidator(_as_service_time)]
+
+
+def _as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+#: A string field the service sometimes writes as a number (a job's ``code`` is ``"1"`` on
+#: one page and could be ``1`` on the wire; a file's ``id`` is a Number in one table and a
+#: String in the next).
+LenientText = Annotated[str, BeforeValidator(_as_text)]
+
+
+def _none_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+#: A list the service may send as ``null`` (``"choices": null`` in the text result form).
+NullableList = BeforeValidator(_none_as_empty)
 
 
 class DashScopeModel(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from airflow_dashscope.client.models.base import DashScopeModel, ServiceTime
+from airflow_dashscope.client.models.base import DashScopeModel, LenientText, ServiceTime
 
 
 class TrainingType(str, Enum):
@@ -68,7 +68,12 @@ class HyperParameters(DashScopeModel):
 
 
 class FineTuneJob(DashScopeModel):
-    """The fine-tune job object (``fine-tune-job-object.txt``), plus a failed job's reason."""
+    """The fine-tune job object, plus a failed job's reason.
+
+    Per the training API page, ``finetuned_output`` (the last checkpoint's model id) appears
+    only once the job SUCCEEDED, ``end_time`` once it is terminal, and ``usage`` once it
+    SUCCEEDED or was CANCELED (a CANCELED job carries ``"code": "1"`` and ``usage`` 0).
+    """
 
     job_id: str
     job_name: str | None = Field(
@@ -96,7 +101,7 @@ class FineTuneJob(DashScopeModel):
     usage: int | dict[str, Any] | None = None
     output_cnt: int | None = None
     max_output_cnt: int | None = None
-    code: str | None = None
+    code: LenientText | None = None
     message: str | None = None
 
     @property
@@ -126,11 +131,19 @@ class FineTuneJobPage(DashScopeModel):
 
 
 class JobLogs(DashScopeModel):
+    """A page of a job's log: ``logs`` from line ``offset + 1`` on, ``total`` lines so far."""
+
     total: int = 0
     logs: list[str] = Field(default_factory=list)
 
 
 class Checkpoint(DashScopeModel):
+    """A checkpoint of a job; once exported (SUCCEEDED), ``model_name`` is the id to deploy.
+
+    The pages disagree on whether that id is the one asked for at export, so it is read back
+    here rather than assumed.
+    """
+
     checkpoint: str
     job_id: str | None = None
     full_name: str | None = None
@@ -145,6 +158,10 @@ class Checkpoint(DashScopeModel):
     def status_name(self) -> str:
         status = self.status
         return status.value if isinstance(status, CheckpointStatus) else str(status or "")
+
+    def matches(self, name: str) -> bool:
+        """Export accepts ``checkpoint-N``, the ``checkpoint_id`` or the ``full_name``."""
+        return name in (self.checkpoint, self.checkpoint_id, self.full_name)
 
     @property
     def step_number(self) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from airflow_dashscope.client.models.base import DashScopeModel
+from airflow_dashscope.client.models.base import DashScopeModel, NullableList
 
 
 class Message(DashScopeModel):
@@ -26,15 +26,17 @@ class GenerationUsage(DashScopeModel):
 
 
 class GenerationOutput(DashScopeModel):
-    #: ``result_format="text"``
+    """Either form: ``text`` (``{"text": ..., "finish_reason": "stop", "choices": null}``,
+    what the deployment quick start shows a deployed model answer) or ``message``
+    (``choices[].message``)."""
+
     text: str | None = None
     finish_reason: str | None = None
-    #: ``result_format="message"``
-    choices: list[GenerationChoice] = Field(default_factory=list)
+    choices: Annotated[list[GenerationChoice], NullableList] = Field(default_factory=list)
 
 
 class GenerationResult(DashScopeModel):
-    """A native generation answer (or one streamed chunk of it)."""
+    """A native generation answer (or one streamed chunk of it), in either result form."""
 
     request_id: str | None = None
     output: GenerationOutput
@@ -49,6 +51,11 @@ class GenerationResult(DashScopeModel):
             if choice.message and isinstance(choice.message.content, str):
                 return choice.message.content
         return ""
+
+    @property
+    def result_format(self) -> str:
+        """``text`` or ``message``: the form the service answered in."""
+        return "text" if self.output.text is not None else "message"
 
     @property
     def finish_reason(self) -> str | None:
@@ -71,18 +78,33 @@ class ChatCompletionUsage(DashScopeModel):
 
 
 class ChatCompletion(DashScopeModel):
-    """An OpenAI-compatible ``chat.completion``."""
+    """An OpenAI-compatible ``chat.completion``, or one ``chat.completion.chunk`` of a
+    stream (whose ``usage`` and ``system_fingerprint`` are ``null`` until the last)."""
 
     id: str
     object: str | None = None
     created: int | None = None
     model: str | None = None
-    choices: list[ChatCompletionChoice] = Field(default_factory=list)
+    system_fingerprint: str | None = None
+    choices: Annotated[list[ChatCompletionChoice], NullableList] = Field(default_factory=list)
     usage: ChatCompletionUsage | None = None
 
     @property
     def text(self) -> str:
+        """The reply text of a completion, or the text delta of a chunk."""
         for choice in self.choices:
             if choice.message and isinstance(choice.message.content, str):
                 return choice.message.content
+            content = (choice.delta or {}).get("content")
+            if isinstance(content, str):
+                return content
         return ""
+
+
+class CompatibleModel(DashScopeModel):
+    """An item of the OpenAI-compatible ``GET /models``."""
+
+    id: str
+    object: str | None = None
+    created: int | None = None
+    owned_by: str | None = None

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 
-from .errors import bad_request
-from .web import emulator_of, json_body
+from ..errors import bad_request, not_found
+from ..web import emulator_of, json_body
 
 router = APIRouter(prefix="/__emulator__")
 
@@ -72,6 +73,34 @@ async def extend_job(request: Request, job_id: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         raise bad_request("seconds must be a number") from None
     return emulator_of(request).extend_job(job_id, seconds)
+
+
+@router.post("/jobs/{job_id}/checkpoints/{checkpoint}/fail_export")
+async def fail_export(request: Request, job_id: str, checkpoint: str) -> list[dict[str, Any]]:
+    body = await json_body(request)
+    return emulator_of(request).fail_export(
+        job_id,
+        checkpoint,
+        str(body.get("code", "InternalError")),
+        str(body.get("message", "Internal server error!")),
+    )
+
+
+@router.post("/deployments/{deployed_model}/status")
+async def set_deployment_status(request: Request, deployed_model: str) -> dict[str, Any]:
+    body = await json_body(request)
+    return emulator_of(request).set_deployment_status(deployed_model, str(body.get("status")))
+
+
+@router.get("/files/{file_id}")
+async def file_content(request: Request, file_id: str) -> FileResponse:
+    """The ``url`` of a file object: its uploaded bytes."""
+    emu = emulator_of(request)
+    with emu.store.lock:
+        record = emu.store.files.get(file_id)
+    if record is None:
+        raise not_found()
+    return FileResponse(emu.store.file_path(file_id), filename=record.name)
 
 
 @router.get("/counters")

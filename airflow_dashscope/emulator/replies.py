@@ -1,0 +1,68 @@
+"""What a model answers (no HTTP here): which model serves a call, the reply text, token
+estimates, and the SSE frame format.
+
+The reply is deterministic, names the model that answered and echoes the last user message,
+so a test can tell which deployment served it. Base models of the region's catalog (and the
+model-unit list) answer directly; a deployment answers only while RUNNING, in its scope.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import catalog
+from .clock import estimate_tokens
+from .state import Store
+
+
+def served_base(store: Store, scope: tuple[str, str], model: Any) -> str | None:
+    """The base model behind ``model`` if it answers calls in ``scope``, else None."""
+    if not isinstance(model, str) or not model:
+        return None
+    if catalog.serves(scope[0], model):
+        return model
+    dep = store.deployments.get(model)
+    if dep and (dep.region, dep.workspace_id) == scope and dep.status == "RUNNING":
+        return dep.base_model
+    return None
+
+
+def text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", "")) for part in content if isinstance(part, dict)
+        ).strip()
+    return "" if content is None else str(content)
+
+
+def prompt_of(messages: list[Any] | None, prompt: Any) -> tuple[str, int]:
+    """(last user text, input token estimate)."""
+    if messages:
+        dicts = [m for m in messages if isinstance(m, dict)]
+        texts = [text_of(m.get("content")) for m in dicts]
+        users = [text_of(m.get("content")) for m in dicts if m.get("role") == "user"]
+        last = users[-1] if users else (texts[-1] if texts else "")
+        return last, sum(estimate_tokens(len(t)) for t in texts) or 1
+    text = text_of(prompt)
+    return text, estimate_tokens(len(text)) or 1
+
+
+def reply_for(model: str, last_user: str) -> str:
+    echo = last_user.strip().replace("\n", " ")
+    if len(echo) > 200:
+        echo = echo[:200] + "..."
+    return f"Hello from {model} (DashScope emulator). You said: {echo}"
+
+
+def chunks(text: str, parts: int = 4) -> list[str]:
+    """Split into at least ``parts`` pieces (fewer only for very short text)."""
+    size = max(1, -(-len(text) // parts))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def sse(n: int, payload: dict[str, Any], event: str = "result", status: int = 200) -> str:
+    data = json.dumps(payload, ensure_ascii=False)
+    return f"id:{n}\nevent:{event}\n:HTTP_STATUS/{status}\ndata:{data}\n\n"
