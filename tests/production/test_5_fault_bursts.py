@@ -53,6 +53,9 @@ def test_fault_bursts_on_every_create_route_double_nothing(production: Productio
     assert states == dict.fromkeys(run_ids, "success")
     assert figures["jobs"] == RUNS
     assert figures["deployments"] == RUNS
-    assert figures["files"] == RUNS
+    # No upload stored twice. Fewer than one per run is allowed: a lost upload is reconciled
+    # with a stored file of the same name, size and MD5, which another run's identical
+    # upload (every run sends the same sample file) also is.
+    assert figures["files"] <= RUNS
     assert figures["cancelled"] == 0
     assert {j["status"] for j in scenario.new_jobs().values()} == {"SUCCEEDED"}
