@@ -160,6 +160,10 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         ``resumed`` holds what :meth:`wait` was given to carry across a deferral."""
         return result
 
+    def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
+        """The documented return value for a final object (the object itself by default)."""
+        return result
+
     def on_timeout(self, event: WaitEvent) -> None:
         """Called before failing on a timeout (the fine-tune operator cancels its job)."""
 
@@ -234,7 +238,7 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
             return self.on_success(context, event.result or {}, **resumed)
         if event.status == "canceled" and self.accepts_cancel():
             self.log.warning("%s; fail_on_cancel=False, so the task succeeds.", event.message)
-            return event.result or {}
+            return self.compact(event.result or {}, **resumed)
         if event.status == "timeout":
             self.on_timeout(event)
         raise self.failure(event)

@@ -360,7 +360,7 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
-        done = {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
+        done = self.compact(result, **resumed)
         estimate, billed = done.get("estimated_tokens"), billed_tokens(result.get("usage"))
         self.log.info(
             "Fine-tune job %s billed %s tokens (estimated: %s).",
@@ -377,6 +377,9 @@ class DashScopeFineTuneOperator(DashScopeWaitingOperator):
                 base_model=result.get("base_model"),
             )
         return done
+
+    def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
+        return {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
 
     def failure(self, event: WaitEvent) -> Exception:
         """A job that FAILED on its data or parameters fails the task for good."""
