@@ -54,7 +54,7 @@ test: lint typecheck pytest
 # The long end-to-end suites, once on the newest Airflow: airflow standalone with a real
 # triggerer, the browser, the built wheel in a fresh environment, then the production shape.
 test-e2e: venv browser
-	$(VENV)/bin/pytest -q -m "slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -m "slow and not production" $(PYTEST_ARGS)
 	$(MAKE) test-production
 
 test-all: test test-e2e test-floor
