@@ -8,7 +8,8 @@ import pytest
 
 from .conftest import Production
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# A scenario waits for up to 15 minutes of runs (and the first one starts the cluster).
+pytestmark = [pytest.mark.production, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 RUNS = int(os.environ.get("PRODUCTION_LOAD_RUNS", "50"))
 

@@ -14,7 +14,8 @@ from .steps import (
     release_training_slot,
 )
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# A scenario waits for up to 15 minutes of runs (and the first one starts the cluster).
+pytestmark = [pytest.mark.production, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 RUNS = 10
 

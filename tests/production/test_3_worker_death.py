@@ -14,7 +14,8 @@ from .conftest import Production
 from .processes import wait_until
 from .steps import FINE_TUNE, worker_running
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# A scenario waits for up to 15 minutes of runs (and the first one starts the cluster).
+pytestmark = [pytest.mark.production, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 HELD_SECONDS = 15  # shorter than the heartbeat timeout (30 s): the job exists before the retry
 

@@ -18,7 +18,8 @@ import pytest
 from .conftest import Production
 from .processes import wait_until
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# A scenario waits for up to 15 minutes of runs (and the first one starts the cluster).
+pytestmark = [pytest.mark.production, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 RUNS = 3
 
