@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip uv
-	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)"
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,ui]" "apache-airflow==$(AIRFLOW_VERSION)"
 	touch $@
 
 venv: $(VENV)/.stamp-$(AIRFLOW_VERSION)
@@ -42,8 +42,10 @@ demo: venv
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
+# Issue 13's figures side by side (about 15 minutes); the peers come from the bench extra.
 bench: venv
-	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,bench]"
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) .mypy_cache .ruff_cache .pytest_cache site dist

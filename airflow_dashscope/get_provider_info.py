@@ -28,16 +28,18 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "region": {
         "label": "Region",
-        "description": "cn-beijing (China, the default) or ap-southeast-1 (Singapore, "
-        "international); empty: [dashscope] region. Ignored when a base URL is set.",
+        "description": "cn-beijing (China, the default), ap-southeast-1 (Singapore, "
+        "international) or us-east-1 (Virginia); empty: [dashscope] region. Ignored when a "
+        "base URL is set.",
         # No null in the enum: the form would list a literal "null" choice. Empty (null) is
         # still allowed by the type and is what the clear button sets.
         "schema": {
             "type": ["string", "null"],
-            "enum": ["cn-beijing", "ap-southeast-1"],
+            "enum": ["cn-beijing", "ap-southeast-1", "us-east-1"],
             "values_display": {
                 "cn-beijing": "cn-beijing (China, Beijing)",
                 "ap-southeast-1": "ap-southeast-1 (Singapore, international)",
+                "us-east-1": "us-east-1 (US, Virginia)",
             },
         },
     },
@@ -51,6 +53,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Retries on 429/5xx and connection errors, e.g. 4; 0 disables them; "
         "empty: 4.",
         "schema": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "max_connections": {
+        "label": "Max connections",
+        "description": "Sockets of the pool that a triggerer's DashScope triggers share, "
+        "e.g. 16; empty: 16.",
+        "schema": {"type": ["integer", "null"], "minimum": 1},
     },
     "allow_insecure_http": {
         "label": "Allow plain http to a non-loopback host",
@@ -175,6 +183,9 @@ _PROVIDER_INFO: dict[str, Any] = {
         "airflow_dashscope.links.DashScopeDeploymentLink",
     ],
     "config": CONFIG,
+    "plugins": [
+        {"name": "dashscope", "plugin-class": "airflow_dashscope.ui.plugin.DashScopePlugin"}
+    ],
     "asset-uris": [
         {
             "schemes": ["dashscope"],

@@ -25,14 +25,16 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from airflow_dashscope.client.errors import (
     DashScopeAPIError,
     DashScopeTransportError,
 )
-from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob, JobLogs
 from airflow_dashscope.client.retry import RETRYABLE_STATUSES
+
+if TYPE_CHECKING:  # annotations only: DAG files parse without the pydantic models
+    from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob, JobLogs
 
 log = logging.getLogger(__name__)
 

@@ -45,6 +45,9 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
     ) -> None:
         self.config = resolve_config(config, api_key, base_url, workspace)
         self._http = httpx.AsyncClient(transport=transport, **httpx_options(self.config))  # type: ignore[arg-type]
+        # Requests beyond the pool wait here (FIFO, O(1)), not in httpx's pool queue, whose
+        # bookkeeping is rescanned for every queued request each time a request comes or goes.
+        self._slots = asyncio.Semaphore(self.config.max_connections)
 
     async def run(self, flow: Flow[T]) -> T:
         """Drive an endpoint flow: send each request it yields, return what it returns."""
@@ -89,18 +92,19 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
 
     @contextlib.asynccontextmanager
     async def _exchange(self, request: ApiRequest) -> AsyncIterator[httpx.Response]:
-        with contextlib.ExitStack() as stack:
-            http_request = self._build(stack, request)
-            try:
-                response = await self._http.send(http_request, stream=True)
-            except httpx.TransportError as exc:
-                raise transport.transport_error(exc) from exc
-            try:
-                yield response
-            except httpx.TransportError as exc:
-                raise transport.transport_error(exc) from exc
-            finally:
-                await response.aclose()
+        async with self._slots:
+            with contextlib.ExitStack() as stack:
+                http_request = self._build(stack, request)
+                try:
+                    response = await self._http.send(http_request, stream=True)
+                except httpx.TransportError as exc:
+                    raise transport.transport_error(exc) from exc
+                try:
+                    yield response
+                except httpx.TransportError as exc:
+                    raise transport.transport_error(exc) from exc
+                finally:
+                    await response.aclose()
 
     async def _events(self, request: ApiRequest) -> AsyncIterator[sse.ServerSentEvent]:
         async with self._exchange(request) as response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import ssl
+import threading
 
 import httpx
 
@@ -32,6 +34,27 @@ def resolve_config(
     )
 
 
+_tls_lock = threading.Lock()
+_tls_context: ssl.SSLContext | None = None
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """The process's one verifying TLS context (httpx's defaults: certifi, ``SSL_CERT_*``).
+
+    Loading the CA bundle costs tens of ms of CPU; httpx does it for every client it builds.
+    A context is safe to share between clients and threads, so every client here uses this one.
+    """
+    global _tls_context
+    with _tls_lock:
+        if _tls_context is None:
+            _tls_context = httpx.create_ssl_context()
+        return _tls_context
+
+
+def tls_context_ready() -> bool:
+    return _tls_context is not None
+
+
 def httpx_options(config: ClientConfig) -> dict[str, object]:
     """One pooled connection set per client; TLS verification always on."""
     return {
@@ -40,9 +63,10 @@ def httpx_options(config: ClientConfig) -> dict[str, object]:
         "limits": httpx.Limits(
             max_connections=config.max_connections,
             max_keepalive_connections=config.max_connections,
+            keepalive_expiry=config.keepalive_expiry,
         ),
         "follow_redirects": False,
-        "verify": True,
+        "verify": shared_tls_context(),
     }
 
 

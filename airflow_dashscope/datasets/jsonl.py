@@ -25,6 +25,11 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
+#: One decoder for every line: ``json.loads`` with an option builds a new one per call
+#: (about a tenth of the validator's time).
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def iter_json_objects(
     stream: IO[bytes], sink: ProblemCollector, estimate: TokenEstimate
 ) -> Iterator[dict[str, Any]]:
@@ -55,7 +60,7 @@ def iter_json_objects(
             sink.error("", f"invalid UTF-8 at byte {exc.start + 1} of the line")
             continue
         try:
-            value = json.loads(text, parse_constant=_reject_constant)
+            value = _decoder.decode(text)
         except json.JSONDecodeError as exc:
             sink.error("", f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue

@@ -1,8 +1,9 @@
 """From an Airflow connection to a client configuration, without I/O.
 
 The connection form (declared in ``get_provider_info``): the password is the API key, the
-host the base URL; extras ``workspace``, ``region``, ``timeout``, ``max_retries`` and
-``allow_insecure_http``. With no password, ``DASHSCOPE_API_KEY`` is used.
+host the base URL; extras ``workspace``, ``region``, ``timeout``, ``max_retries``,
+``allow_insecure_http`` and ``max_connections`` (sockets of the pool a triggerer's triggers
+share; 16 by default). With no password, ``DASHSCOPE_API_KEY`` is used.
 
 Mistakes are caught here, where the connection is read, rather than turning into a
 misleading answer from the service: a base URL without a scheme (an SSL error against a
@@ -32,7 +33,14 @@ from airflow_dashscope.client.retry import RetryPolicy
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
 #: The extras the connection reads; any other key is reported as a likely typo.
-KNOWN_EXTRAS = ("workspace", "region", "timeout", "max_retries", "allow_insecure_http")
+KNOWN_EXTRAS = (
+    "workspace",
+    "region",
+    "timeout",
+    "max_retries",
+    "allow_insecure_http",
+    "max_connections",
+)
 #: The prefix older connection forms write before each extra's name.
 LEGACY_PREFIX = "extra__dashscope__"
 API_ROOT = "/api/v1"
@@ -138,13 +146,20 @@ def client_config_from(
     for message in unknown_extra_warnings(extras):
         log.warning("Connection %r: %s", conn.conn_id, message)
     timeout, max_retries = _extra(extras, "timeout"), _extra(extras, "max_retries")
+    pool = _extra(extras, "max_connections")
     try:
         timeout = 60.0 if timeout is None else float(timeout)
         max_retries = RetryPolicy.max_retries if max_retries is None else int(max_retries)
+        max_connections = ClientConfig.max_connections if pool is None else int(pool)
     except (TypeError, ValueError) as exc:
         raise DashScopeConfigError(
-            f"Connection {conn.conn_id!r}: extras timeout and max_retries must be numbers."
+            f"Connection {conn.conn_id!r}: extras timeout, max_retries and max_connections "
+            "must be numbers."
         ) from exc
+    if max_connections < 1:
+        raise DashScopeConfigError(
+            f"Connection {conn.conn_id!r}: extra max_connections must be at least 1."
+        )
     base_url, workspace = endpoint_from(conn, default_region or config.default_region())
     return ClientConfig(
         api_key=Secret(api_key_from(conn, environ)),
@@ -153,4 +168,5 @@ def client_config_from(
         timeout=timeout,
         retry=RetryPolicy(max_retries=max_retries),
         allow_insecure_http=_as_bool(_extra(extras, "allow_insecure_http")),
+        max_connections=max_connections,
     )

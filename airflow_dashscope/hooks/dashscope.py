@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient
-from airflow_dashscope.client.config import ClientConfig
-from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.hooks.connection import ConnectionLike, client_config_from
+from airflow_dashscope.hooks.pool import config_digest, recent_configs, shared_clients
+
+if TYPE_CHECKING:  # the client loads when a task runs, not when a DAG file is parsed
+    from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient
+    from airflow_dashscope.client.config import ClientConfig
+    from airflow_dashscope.hooks.connection import ConnectionLike
 
 
 def _mask(config: ClientConfig) -> ClientConfig:
@@ -21,13 +23,36 @@ def _mask(config: ClientConfig) -> ClientConfig:
     return config
 
 
+#: Configurations whose key this process has already registered through the async path.
+_masked_in_loop: set[str] = set()
+
+
+async def _amask(config: ClientConfig) -> ClientConfig:
+    """``_mask`` for the event loop: once per key per process, without a blocking send.
+
+    In a triggerer, ``mask_secret`` also tells the supervisor with a blocking send, which
+    a thousand triggers starting together would each pay on the shared loop.
+    """
+    digest = config_digest(config)
+    if digest not in _masked_in_loop:
+        try:
+            from airflow.sdk.log import amask_secret
+        except ImportError:  # Airflow 3.1: only the blocking one exists
+            _mask(config)
+        else:
+            await amask_secret(config.api_key.get_secret_value())
+        _masked_in_loop.add(digest)
+    return config
+
+
 class DashScopeHook(BaseHook):
     """Talks to Alibaba Cloud Model Studio (DashScope) through a ``dashscope`` connection.
 
-    ``get_conn()`` gives the blocking :class:`DashScopeClient` (for operators);
-    ``await aget_conn()`` an :class:`AsyncDashScopeClient` whose connection lookup does not
-    block the event loop (for triggers). Both are created once per hook and pool their
-    HTTP connections.
+    ``get_conn()`` gives the blocking :class:`DashScopeClient` (for operators), created once
+    per hook. ``await aget_conn()`` lends an :class:`AsyncDashScopeClient` (for triggers): its
+    connection lookup does not block the event loop, and it is shared with every other hook
+    of the same connection settings in that loop (``hooks.pool``), so a triggerer holds one
+    connection pool per connection, not one per trigger. ``aclose()`` gives it back.
 
     :param dashscope_conn_id: the Airflow connection id.
     """
@@ -90,24 +115,31 @@ class DashScopeHook(BaseHook):
         return widgets
 
     def client_config(self) -> ClientConfig:
+        from airflow_dashscope.hooks.connection import client_config_from
+
         conn: ConnectionLike = self.get_connection(self.dashscope_conn_id)
         return _mask(client_config_from(conn))
 
     async def aclient_config(self) -> ClientConfig:
+        from airflow_dashscope.hooks.connection import client_config_from
+
         conn: ConnectionLike = await self.aget_connection(self.dashscope_conn_id)
-        return _mask(client_config_from(conn))
+        return await _amask(client_config_from(conn))
 
     @cached_property
     def client(self) -> DashScopeClient:
+        from airflow_dashscope.client import DashScopeClient
+
         return DashScopeClient(self.client_config())
 
     def get_conn(self) -> DashScopeClient:
         return self.client
 
     async def aget_conn(self) -> AsyncDashScopeClient:
-        """The async client; its connection lookup goes through the async path."""
+        """The shared async client of this connection's settings (borrowed until ``aclose``)."""
         if self._async_client is None:
-            self._async_client = AsyncDashScopeClient(await self.aclient_config())
+            config = await recent_configs.get(self.dashscope_conn_id, self.aclient_config)
+            self._async_client = await shared_clients.acquire(config)
         return self._async_client
 
     def close(self) -> None:
@@ -116,12 +148,15 @@ class DashScopeHook(BaseHook):
             del self.__dict__["client"]
 
     async def aclose(self) -> None:
+        """Give the async client back (the last user of a shared client closes it)."""
         if self._async_client is not None:
-            await self._async_client.aclose()
-            self._async_client = None
+            client, self._async_client = self._async_client, None
+            await shared_clients.release(client)
 
     def test_connection(self) -> tuple[bool, str]:
         """Checks the key, URL and workspace by listing one file."""
+        from airflow_dashscope.client.errors import DashScopeError
+
         try:
             self.get_conn().list_files_page(page_no=1, page_size=1)
         except DashScopeError as exc:

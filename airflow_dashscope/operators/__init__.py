@@ -1,18 +1,39 @@
 """Operators for the fine-tuning pipeline: upload -> fine-tune -> export -> deploy -> invoke,
 and the clean-up steps."""
 
-from airflow_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
-from airflow_dashscope.operators.cleanup import (
-    DashScopeCancelFineTuneOperator,
-    DashScopeDeleteDeploymentOperator,
-    DashScopeDeleteFileOperator,
-    DashScopeDeleteFineTuneOperator,
-    DashScopeScaleDeploymentOperator,
+from typing import TYPE_CHECKING
+
+from airflow_dashscope._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from airflow_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
+    from airflow_dashscope.operators.cleanup import (
+        DashScopeCancelFineTuneOperator,
+        DashScopeDeleteDeploymentOperator,
+        DashScopeDeleteFileOperator,
+        DashScopeDeleteFineTuneOperator,
+        DashScopeScaleDeploymentOperator,
+    )
+    from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
+    from airflow_dashscope.operators.files import DashScopeUploadFileOperator
+    from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
+    from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DashScopeCancelFineTuneOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeDeleteDeploymentOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeDeleteFileOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeDeleteFineTuneOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeDeployModelOperator": "airflow_dashscope.operators.deployments",
+        "DashScopeExportCheckpointOperator": "airflow_dashscope.operators.checkpoints",
+        "DashScopeFineTuneOperator": "airflow_dashscope.operators.fine_tune",
+        "DashScopeInvokeModelOperator": "airflow_dashscope.operators.invoke",
+        "DashScopeScaleDeploymentOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeUploadFileOperator": "airflow_dashscope.operators.files",
+    },
 )
-from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
-from airflow_dashscope.operators.files import DashScopeUploadFileOperator
-from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
-from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
 
 __all__ = [
     "DashScopeCancelFineTuneOperator",

@@ -28,12 +28,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 
 from airflow_dashscope.assets import AssetKind, alias_for, emit_model_asset
-from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.config import default_deferrable, default_poll_interval
 from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 from airflow_dashscope.waiting import (
     Resource,
     WaitEvent,
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.triggers.base import DashScopeBaseTrigger
 
 
 def with_alias(outlets: Any, kind: AssetKind) -> list[Any]:
@@ -231,6 +230,9 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         return asyncio.run(self._wait_with(trigger))
 
     async def _wait_with(self, trigger: DashScopeBaseTrigger) -> WaitEvent:
+
+        from airflow_dashscope.client import AsyncDashScopeClient
+
         async with AsyncDashScopeClient(self.hook.client_config()) as client:
             return await trigger.wait(client)
 

@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-from airflow_dashscope.client.models import Checkpoint
 from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.links import DashScopeExportedModelLink
 from airflow_dashscope.openlineage import ExportLineage
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 from airflow_dashscope.waiting import WaitEvent, checkpoint_matches
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
+
+    from airflow_dashscope.client.models import Checkpoint
+    from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 
 LATEST = "latest"
 #: A checkpoint in this status has not been asked to export yet (or its export failed).
@@ -136,6 +137,8 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
     ) -> DashScopeCheckpointTrigger:
+        from airflow_dashscope.triggers import DashScopeCheckpointTrigger
+
         job_id, checkpoint = resource_id.split("/", 1)
         return DashScopeCheckpointTrigger(
             job_id,

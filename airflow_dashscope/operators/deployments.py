@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.errors import ConflictError, DashScopeError
-from airflow_dashscope.client.models import Deployment
 from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.links import DashScopeDeploymentLink
 from airflow_dashscope.openlineage import DeployLineage
@@ -19,11 +18,13 @@ from airflow_dashscope.parameters import (
     as_number,
     validate_deployment_parameters,
 )
-from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
+
+    from airflow_dashscope.client.models import Deployment
+    from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 
 #: The service's limit on a deployment suffix.
 MAX_SUFFIX = 8
@@ -47,6 +48,8 @@ class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
     ) -> DashScopeDeploymentTrigger:
+        from airflow_dashscope.triggers import DashScopeDeploymentTrigger
+
         return DashScopeDeploymentTrigger(
             resource_id,
             dashscope_conn_id=self.dashscope_conn_id,

@@ -25,14 +25,14 @@ from airflow_dashscope.parameters import (
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
-from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 from airflow_dashscope.user_action import TaskInstanceKey, ended_as_failed, task_instance_key
 from airflow_dashscope.waiting import WaitEvent, classify_job, job_failure_reason
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import FineTuneJob
+    from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 
 
 def as_id_list(value: str | Sequence[str] | None) -> list[str]:
@@ -346,6 +346,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def trigger_for(
         self, resource_id: str, *, end_time: float | None, log_offset: int
     ) -> DashScopeFineTuneJobTrigger:
+        from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
+
         return DashScopeFineTuneJobTrigger(
             resource_id,
             dashscope_conn_id=self.dashscope_conn_id,

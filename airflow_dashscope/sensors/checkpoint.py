@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.sensors.base import DashScopeBaseSensor
-from airflow_dashscope.triggers.checkpoint import DashScopeCheckpointTrigger
+
+if TYPE_CHECKING:  # loads when a task runs, not at DAG parse
+    from airflow_dashscope.triggers.checkpoint import DashScopeCheckpointTrigger
 
 
 class DashScopeCheckpointSensor(DashScopeBaseSensor):
@@ -21,6 +23,8 @@ class DashScopeCheckpointSensor(DashScopeBaseSensor):
         self.checkpoint = checkpoint
 
     def make_trigger(self, end_time: float | None) -> DashScopeCheckpointTrigger:
+        from airflow_dashscope.triggers.checkpoint import DashScopeCheckpointTrigger
+
         return DashScopeCheckpointTrigger(
             self.job_id, self.checkpoint, **self.common_trigger_kwargs(end_time)
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.sensors.base import DashScopeBaseSensor
-from airflow_dashscope.triggers.deployment import DashScopeDeploymentTrigger
+
+if TYPE_CHECKING:  # loads when a task runs, not at DAG parse
+    from airflow_dashscope.triggers.deployment import DashScopeDeploymentTrigger
 
 
 class DashScopeDeploymentSensor(DashScopeBaseSensor):
@@ -20,6 +22,8 @@ class DashScopeDeploymentSensor(DashScopeBaseSensor):
         self.deployed_model = deployed_model
 
     def make_trigger(self, end_time: float | None) -> DashScopeDeploymentTrigger:
+        from airflow_dashscope.triggers.deployment import DashScopeDeploymentTrigger
+
         return DashScopeDeploymentTrigger(
             self.deployed_model, **self.common_trigger_kwargs(end_time)
         )

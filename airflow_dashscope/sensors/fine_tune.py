@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.sensors.base import DashScopeBaseSensor
-from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger
+
+if TYPE_CHECKING:  # loads when a task runs, not at DAG parse
+    from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger
 
 
 class DashScopeFineTuneJobSensor(DashScopeBaseSensor):
@@ -23,6 +25,8 @@ class DashScopeFineTuneJobSensor(DashScopeBaseSensor):
         self.job_id = job_id
 
     def make_trigger(self, end_time: float | None) -> DashScopeFineTuneJobTrigger:
+        from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger
+
         return DashScopeFineTuneJobTrigger(
             self.job_id, cancel_on_kill=False, **self.common_trigger_kwargs(end_time)
         )

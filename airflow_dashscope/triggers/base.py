@@ -3,8 +3,10 @@
 A subclass says how to look at its resource once (:meth:`DashScopeBaseTrigger.poll`); this
 module decides everything else the same way for all of them:
 
-* one async client per run, from ``await DashScopeHook(conn_id).aget_conn()`` (the connection
-  lookup does not block the triggerer's loop), pooling its connections, closed at the end;
+* the async client is borrowed from the process's shared pool (``hooks.pool``) through
+  ``await DashScopeHook(conn_id).aget_conn()``: every trigger of one connection shares one
+  client and its warm connections; the connection lookup does not block the triggerer's
+  loop, and the lease is given back when the run ends however it ends;
 * ``await asyncio.sleep(poll_interval)`` before the first poll (the operator looked just
   before deferring; a trigger that fires within seconds of the deferral can race the
   scheduler into failing the resumed task) and between polls, never past the deadline;

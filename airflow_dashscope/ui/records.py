@@ -1,0 +1,210 @@
+"""What the metadata DB knows about DashScope tasks: which task started which job or deployment.
+
+The fine-tune and deploy operators push the remote id to XCom (``job_id``,
+``deployed_model``) the moment it exists, and their result (``return_value``) when they end;
+the connection comes from the task's rendered ``dashscope_conn_id``. Nothing here talks to
+DashScope, and every query is limited to the DAG ids the caller may read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from airflow.models.renderedtifields import RenderedTaskInstanceFields
+from airflow.models.taskinstance import TaskInstance
+from airflow.models.xcom import XComModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from airflow_dashscope.hooks.dashscope import DashScopeHook
+
+Kind = Literal["fine_tune", "deployment", "export"]
+
+#: The operators whose tasks start what the view shows, by the kind of thing they start.
+OPERATOR_KINDS: dict[str, Kind] = {
+    "DashScopeFineTuneOperator": "fine_tune",
+    "DashScopeDeployModelOperator": "deployment",
+    "DashScopeExportCheckpointOperator": "export",
+}
+#: The XCom key holding each kind's remote id.
+ID_KEYS: dict[Kind, str] = {
+    "fine_tune": "job_id",
+    "deployment": "deployed_model",
+    "export": "checkpoint",
+}
+RESULT_KEY = "return_value"
+
+
+@dataclass
+class TaskRecord:
+    """One DashScope task instance, with the remote id and result it recorded."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    kind: Kind
+    state: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+    xcoms: dict[str, Any] = field(default_factory=dict)
+    conn_id: str = DashScopeHook.default_conn_name
+
+    @property
+    def remote_id(self) -> str | None:
+        value = self.xcoms.get(ID_KEYS[self.kind]) or self.result.get(ID_KEYS[self.kind])
+        return str(value) if value else None
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The task's return value; its keys pushed one by one when it is absent."""
+        value = self.xcoms.get(RESULT_KEY)
+        if isinstance(value, dict):
+            return value
+        return {k: v for k, v in self.xcoms.items() if k != RESULT_KEY}
+
+
+def _decode(row: Any) -> Any:
+    value = XComModel.deserialize_value(row)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _xcoms(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str, int], dict]:
+    keys = {(ti.dag_id, ti.run_id, ti.task_id, ti.map_index) for ti in tis}
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(
+            XComModel.dag_id,
+            XComModel.run_id,
+            XComModel.task_id,
+            XComModel.map_index,
+            XComModel.key,
+            XComModel.value,
+        ).where(
+            XComModel.dag_id.in_({k[0] for k in keys}),
+            XComModel.run_id.in_({k[1] for k in keys}),
+            XComModel.task_id.in_({k[2] for k in keys}),
+        )
+    )
+    found: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row.dag_id, row.run_id, row.task_id, row.map_index)
+        if key in keys:
+            found.setdefault(key, {})[row.key] = _decode(row)
+    return found
+
+
+def _conn_ids(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str, int], str]:
+    keys = {(ti.dag_id, ti.run_id, ti.task_id, ti.map_index) for ti in tis}
+    if not keys:
+        return {}
+    rtif = RenderedTaskInstanceFields
+    rows = session.execute(
+        select(rtif.dag_id, rtif.run_id, rtif.task_id, rtif.map_index, rtif.rendered_fields).where(
+            rtif.dag_id.in_({k[0] for k in keys}),
+            rtif.run_id.in_({k[1] for k in keys}),
+            rtif.task_id.in_({k[2] for k in keys}),
+        )
+    )
+    found = {}
+    for row in rows:
+        key = (row.dag_id, row.run_id, row.task_id, row.map_index)
+        fields = row.rendered_fields or {}
+        conn_id = fields.get("dashscope_conn_id") if isinstance(fields, dict) else None
+        if key in keys and isinstance(conn_id, str) and conn_id:
+            found[key] = conn_id
+    return found
+
+
+def _records(session: Session, tis: list[Any]) -> list[TaskRecord]:
+    xcoms, conns = _xcoms(session, tis), _conn_ids(session, tis)
+    records = []
+    for ti in tis:
+        key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        records.append(
+            TaskRecord(
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                task_id=ti.task_id,
+                map_index=ti.map_index,
+                kind=OPERATOR_KINDS[ti.operator],
+                state=str(getattr(ti.state, "value", ti.state)) if ti.state else None,
+                start_date=ti.start_date,
+                end_date=ti.end_date,
+                xcoms=xcoms.get(key, {}),
+                conn_id=conns.get(key, DashScopeHook.default_conn_name),
+            )
+        )
+    return records
+
+
+def _select_tis() -> Any:
+    ti = TaskInstance
+    return select(
+        ti.dag_id,
+        ti.run_id,
+        ti.task_id,
+        ti.map_index,
+        ti.operator,
+        ti.state,
+        ti.start_date,
+        ti.end_date,
+    ).where(ti.operator.in_(OPERATOR_KINDS))
+
+
+def find_task(
+    session: Session, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> TaskRecord | None:
+    """The DashScope task instance at that address (None: absent, or not a DashScope task)."""
+    ti = TaskInstance
+    row = session.execute(
+        _select_tis().where(
+            ti.dag_id == dag_id,
+            ti.run_id == run_id,
+            ti.task_id == task_id,
+            ti.map_index == map_index,
+        )
+    ).first()
+    return _records(session, [row])[0] if row is not None else None
+
+
+def run_tasks(session: Session, dag_id: str, run_id: str) -> list[TaskRecord]:
+    """The DashScope tasks of one DAG run (the exports and deploys next to a fine-tune)."""
+    ti = TaskInstance
+    rows = session.execute(_select_tis().where(ti.dag_id == dag_id, ti.run_id == run_id)).all()
+    return _records(session, list(rows))
+
+
+def recent_tasks(
+    session: Session,
+    readable_dag_ids: Collection[str],
+    *,
+    dag_id: str | None = None,
+    kinds: Collection[Kind] = ("fine_tune", "deployment"),
+    limit: int = 100,
+) -> list[TaskRecord]:
+    """The latest DashScope tasks of the DAGs in ``readable_dag_ids``, newest first."""
+    dag_ids = set(readable_dag_ids)
+    if dag_id is not None:
+        dag_ids &= {dag_id}
+    wanted = [name for name, kind in OPERATOR_KINDS.items() if kind in kinds]
+    if not dag_ids or not wanted:
+        return []
+    ti = TaskInstance
+    rows = session.execute(
+        _select_tis()
+        .where(ti.dag_id.in_(dag_ids), ti.operator.in_(wanted))
+        .order_by(ti.start_date.desc().nulls_last(), ti.run_id.desc())
+        .limit(limit)
+    ).all()
+    return _records(session, list(rows))

@@ -1,0 +1,173 @@
+"""One triggerer-like process: N triggers in one event loop for a fixed time; prints JSON.
+
+    python bench/_triggerer_child.py {ours|peer} N BASE_URL JOB_IDS_FILE POLL_INTERVAL SECONDS
+
+``ours`` runs the real ``DashScopeFineTuneJobTrigger.run()``; ``peer`` a trigger written the
+way the official Anthropic provider writes its batch trigger (and the OpenAI one, minus its
+call made straight on the loop): one hook per trigger, and per poll a blocking call of the
+official ``dashscope`` SDK in ``asyncio.to_thread`` (job, then its logs: the same two
+requests as ours). Both are driven as Airflow's triggerer drives them: one task per trigger
+iterating ``run()``. Measured here: RSS growth, CPU time, garbage-collection time, and the
+event loop's worst lag (a 10 ms ticker), split into the first poll round and the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from _common import BENCH_KEY, rss_kb
+
+IMPL, N, BASE_URL, JOBS_FILE = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+POLL, SECONDS = float(sys.argv[5]), float(sys.argv[6])
+EXTRA = {"max_connections": os.environ["BENCH_POOL"]} if os.environ.get("BENCH_POOL") else {}
+os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = json.dumps(
+    {"conn_type": "dashscope", "host": BASE_URL, "password": BENCH_KEY, "extra": EXTRA}
+)
+
+import dashscope  # noqa: E402
+import structlog  # noqa: E402
+from airflow.sdk import BaseHook  # noqa: E402
+from airflow.triggers.base import BaseTrigger, TriggerEvent  # noqa: E402
+from dashscope import FineTunes  # noqa: E402
+
+from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger  # noqa: E402
+
+dashscope.base_http_api_url = BASE_URL
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED"}
+
+
+class PeerHook:
+    """Like the providers' hooks: the credential is looked up (blocking) on first use."""
+
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        self._key: str | None = None
+
+    def _api_key(self) -> str:
+        if self._key is None:
+            self._key = BaseHook.get_connection(self.conn_id).password
+        return self._key
+
+    def get_job(self, job_id: str) -> Any:
+        return FineTunes.get(job_id, api_key=self._api_key())
+
+    def get_logs(self, job_id: str, offset: int) -> Any:
+        return FineTunes.logs(job_id, offset=offset, line=1000, api_key=self._api_key())
+
+
+class ToThreadPeerTrigger(BaseTrigger):
+    """``AnthropicBatchTrigger``'s shape: ``await asyncio.to_thread(hook.get_batch, id)``."""
+
+    def __init__(self, job_id: str, poll_interval: float, conn_id: str = "dashscope_default"):
+        super().__init__()
+        self.job_id, self.poll_interval, self.conn_id = job_id, poll_interval, conn_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return f"{__name__}.ToThreadPeerTrigger", {
+            "job_id": self.job_id,
+            "poll_interval": self.poll_interval,
+            "conn_id": self.conn_id,
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = PeerHook(self.conn_id)
+        offset, last = 1, None
+        while True:
+            job = await asyncio.to_thread(hook.get_job, self.job_id)
+            logs = await asyncio.to_thread(hook.get_logs, self.job_id, offset)
+            lines = (logs.output or {}).get("logs") or []
+            offset += len(lines)
+            for line in lines:
+                self.log.info("[%s] %s", self.job_id, line)
+            status = job.output["status"]
+            if status != last:
+                self.log.info("job %s is %s", self.job_id, status)
+                last = status
+            if status in TERMINAL:
+                yield TriggerEvent({"status": status, "job_id": self.job_id})
+                return
+            await asyncio.sleep(self.poll_interval)
+
+
+class GcTimer:
+    def __init__(self) -> None:
+        self.total = self.worst = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            spent = time.perf_counter() - self._started
+            self.total += spent
+            self.worst = max(self.worst, spent)
+
+
+async def watch_lag(stop: asyncio.Event, split_at: float, lags: dict[str, float]) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        before = loop.time()
+        await asyncio.sleep(0.01)
+        lag = loop.time() - before - 0.01
+        phase = "start" if loop.time() < split_at else "steady"
+        lags[phase] = max(lags[phase], lag)
+
+
+async def drive(trigger: BaseTrigger, events: list[Any]) -> None:
+    async for event in trigger.run():  # as the triggerer's runner does
+        events.append(event)
+
+
+async def main(job_ids: list[str]) -> dict[str, Any]:
+    # Both log alike (status changes, remote log lines); the figures are about polling.
+    logging.disable(logging.INFO)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    loop = asyncio.get_running_loop()
+    # A triggerer has looked up connections before: warm that path (imports) for both.
+    await BaseHook.aget_connection("dashscope_default")
+    BaseHook.get_connection("dashscope_default")
+    gc.collect()
+    rss_before, cpu_before = rss_kb(), time.process_time()
+    timer = GcTimer()
+    lags = {"start": 0.0, "steady": 0.0}
+    stop = asyncio.Event()
+    started = loop.time()
+    watcher = asyncio.create_task(watch_lag(stop, started + POLL, lags))
+    events: list[Any] = []
+    if IMPL == "ours":
+        triggers: list[BaseTrigger] = [
+            DashScopeFineTuneJobTrigger(job_ids[i % len(job_ids)], poll_interval=POLL)
+            for i in range(N)
+        ]
+    else:
+        triggers = [ToThreadPeerTrigger(job_ids[i % len(job_ids)], POLL) for i in range(N)]
+    tasks = [asyncio.create_task(drive(trigger, events)) for trigger in triggers]
+    await asyncio.sleep(SECONDS)
+    rss_after, cpu_after = rss_kb(), time.process_time()
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, watcher, return_exceptions=True)
+    return {
+        "rss_kb_per_trigger": (rss_after - rss_before) / N,
+        "cpu_seconds": cpu_after - cpu_before,
+        "gc_seconds": timer.total,
+        "gc_worst": timer.worst,
+        "lag_start": lags["start"],
+        "lag_steady": lags["steady"],
+        "events": len(events),
+    }
+
+
+if __name__ == "__main__":
+    with open(JOBS_FILE) as jobs:
+        print(json.dumps(asyncio.run(main(json.load(jobs)))))
