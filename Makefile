@@ -1,5 +1,6 @@
 # Everything a fresh machine needs: `make demo` runs the example pipeline against the embedded
-# emulator, `make test` runs lint, type checks and the test suite.
+# emulator, `make test` runs lint, type checks and the test suite (the long end-to-end suites
+# are `make test-e2e`; `make test-all` is what CI runs: both, then the floor release).
 PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
 AIRFLOW_FLOOR ?= 3.1.8
@@ -9,7 +10,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-floor lint typecheck pytest demo bench docs clean
+.PHONY: venv test test-e2e test-all test-floor lint typecheck pytest test-production services browser demo bench docs clean
 
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,11 @@ $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 
 venv: $(VENV)/.stamp-$(AIRFLOW_VERSION)
 
+# The production-shaped suite's extras (Celery provider, PostgreSQL drivers, Redis client).
+$(VENV)/.stamp-production-$(AIRFLOW_VERSION): $(VENV)/.stamp-$(AIRFLOW_VERSION)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,production]" "apache-airflow==$(AIRFLOW_VERSION)"
+	touch $@
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -27,9 +33,31 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 pytest: venv
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# PostgreSQL and Redis servers for tests/production (Debian packages; root installs them).
+services:
+	bash .ci/install-services.sh
+
+# Debian's chromium for the browser tests (tests/browser); without it they skip.
+browser:
+	bash .ci/install-browser.sh
+
+# PostgreSQL + CeleryExecutor on Redis + two workers + two triggerers + the emulator, under
+# load, faults, kills and user actions (docs/production.md). Newest Airflow only: it runs once.
+test-production: $(VENV)/.stamp-production-$(AIRFLOW_VERSION) services
+	$(VENV)/bin/pytest -q -m production tests/production $(PYTEST_ARGS)
+
+# The fast suite: lint, types, every test but the long end-to-end ones (about 5 minutes).
 test: lint typecheck pytest
+
+# The long end-to-end suites, once on the newest Airflow: airflow standalone with a real
+# triggerer, the browser, the built wheel in a fresh environment, then the production shape.
+test-e2e: venv browser
+	$(VENV)/bin/pytest -q -m "slow and not production" $(PYTEST_ARGS)
+	$(MAKE) test-production
+
+test-all: test test-e2e test-floor
 
 # The same suite on the oldest Airflow release the package supports.
 test-floor:

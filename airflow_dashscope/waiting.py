@@ -34,6 +34,7 @@ from airflow_dashscope.client.errors import (
 from airflow_dashscope.client.retry import RETRYABLE_STATUSES
 
 if TYPE_CHECKING:  # annotations only: DAG files parse without the pydantic models
+    from airflow_dashscope.client import DashScopeClient
     from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob, JobLogs
 
 log = logging.getLogger(__name__)
@@ -279,3 +280,25 @@ class LogFollower:
     def behind(self, page: JobLogs) -> bool:
         """More lines are waiting than the last page held (ask again before sleeping)."""
         return page.total > self.offset
+
+
+#: Lines asked for per log page (the service's cap).
+LOG_PAGE_LINES = 1000
+
+
+def read_rest_of_log(
+    client: DashScopeClient, job_id: str, follower: LogFollower, *, max_pages: int = 20
+) -> list[str]:
+    """The lines of ``job_id``'s log after ``follower``'s position, page by page (at most
+    ``max_pages`` pages: a job's log is a few thousand lines). The follower advances, so a
+    later call reads on from there."""
+    lines: list[str] = []
+    for _ in range(max_pages):
+        page = client.get_fine_tune_logs(
+            job_id, offset=follower.request_offset(), line=LOG_PAGE_LINES
+        )
+        new = follower.feed(page, page_size=LOG_PAGE_LINES)
+        lines.extend(new)
+        if not new or not follower.behind(page):
+            break
+    return lines

@@ -66,7 +66,7 @@ def test_connection_form_reaches_the_api_server() -> None:
         assert extra[name]["schema"]["title"] == field["label"]
         assert extra[name]["description"] == field["description"]
     region = extra["region"]["schema"]
-    assert region["enum"] == ["cn-beijing", "ap-southeast-1"]  # no "null" choice
+    assert region["enum"] == ["cn-beijing", "ap-southeast-1", "us-east-1"]  # no "null" choice
     assert "llm-" in extra["workspace"]["description"]
     # The timeout takes fractions: a number (3.2+) or a string the hook parses (3.1).
     assert {"number", "string"} & set(extra["timeout"]["schema"]["type"])

@@ -26,7 +26,13 @@ from airflow_dashscope.parameters import (
     validate_fine_tune_parameters,
 )
 from airflow_dashscope.user_action import TaskInstanceKey, ended_as_failed, task_instance_key
-from airflow_dashscope.waiting import WaitEvent, classify_job, job_failure_reason
+from airflow_dashscope.waiting import (
+    LogFollower,
+    WaitEvent,
+    classify_job,
+    job_failure_reason,
+    read_rest_of_log,
+)
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
@@ -371,6 +377,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             "an unknown number of" if billed is None else billed,
             "not known" if estimate is None else estimate,
         )
+        if result.get("job_id"):
+            done["training"] = self.training_summary(result["job_id"])
         self.push(context, finetuned_output=result.get("finetuned_output"))
         if result.get("finetuned_output") and not done.get("reused"):
             self.emit_model(
@@ -380,6 +388,28 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
                 base_model=result.get("base_model"),
             )
         return done
+
+    def training_summary(self, job_id: str) -> dict[str, Any] | None:
+        """Final and best loss, steps and epochs read from the job's whole log (best effort:
+        a log that cannot be read leaves the result without it)."""
+        from airflow_dashscope.training_log import summarize
+
+        try:
+            lines = read_rest_of_log(self.client, job_id, LogFollower())
+        except DashScopeError as error:
+            self.log.warning("Could not read the log of job %s: %s", job_id, error)
+            return None
+        training = summarize(lines).to_dict()
+        self.log.info(
+            "Training of job %s: final loss %s, best loss %s (step %s), %s steps, %s epochs.",
+            job_id,
+            training.get("final_loss"),
+            training.get("best_loss"),
+            training.get("best_step"),
+            training.get("steps"),
+            training.get("epochs"),
+        )
+        return training
 
     def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
         return {**summary(result), "estimated_tokens": None, "reused": False, **resumed}

@@ -19,11 +19,10 @@ from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.links import console_url, region_of
-from airflow_dashscope.waiting import LogFollower
+from airflow_dashscope.waiting import LogFollower, read_rest_of_log
 
 T = TypeVar("T")
 
-LOG_PAGE = 1000
 #: Log pages read per refresh at most (a job's log is a few thousand lines at most).
 MAX_LOG_PAGES = 20
 
@@ -123,13 +122,9 @@ class RemoteReader:
             while len(self._logs) > self.cache.size:
                 self._logs.popitem(last=False)
         with log.lock:
-            client = self.client(conn_id)
-            for _ in range(MAX_LOG_PAGES):
-                page = client.get_fine_tune_logs(
-                    job_id, offset=log.follower.request_offset(), line=LOG_PAGE
+            log.lines.extend(
+                read_rest_of_log(
+                    self.client(conn_id), job_id, log.follower, max_pages=MAX_LOG_PAGES
                 )
-                new = log.follower.feed(page, page_size=LOG_PAGE)
-                log.lines.extend(new)
-                if not new or log.follower.offset >= page.total:
-                    break
+            )
             return list(log.lines)

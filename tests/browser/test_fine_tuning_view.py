@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,14 +30,9 @@ import pytest
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator import run_emulator
 from airflow_dashscope.emulator.runner import RunningEmulator
-from tests.e2e.test_standalone import (
-    DAG_ID,
-    START_TIMEOUT,
-    _airflow,
-    _free_port,
-    _wait_for,
-    airflow_env,
-)
+from tests.e2e.harness import EXAMPLES, START_TIMEOUT, free_port, standalone_env
+from tests.e2e.harness import airflow_cli as _airflow
+from tests.e2e.harness import wait_until as _wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -52,7 +48,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install '.[ui]')"
 )
 
-__all__ = ["airflow_env"]  # the e2e test's fixture, built on this module's ``emulator``
+DAG_ID = "example_dashscope_finetune"
+_free_port = free_port
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -79,6 +76,13 @@ def emulator() -> Iterator[RunningEmulator]:
         job_seconds=JOB_SECONDS, deploy_seconds=8, export_seconds=8, api_key=None
     ) as emu:
         yield emu
+
+
+@pytest.fixture
+def airflow_env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
+    dags = tmp_path / "dags"
+    shutil.copytree(EXAMPLES, dags, ignore=shutil.ignore_patterns("run_demo.py", "__pycache__"))
+    return standalone_env(tmp_path / "home", dags, emulator.base_url, free_port())
 
 
 @contextlib.contextmanager

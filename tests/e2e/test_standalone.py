@@ -20,11 +20,9 @@ run (clear, mark success, mark failed...) and checks the outcome:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,12 +39,11 @@ from packaging.version import Version
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.emulator import run_emulator
 from airflow_dashscope.emulator.runner import RunningEmulator
+from tests.e2e.harness import EXAMPLES, START_TIMEOUT, free_port, standalone_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 AIRFLOW_VERSION = Version(airflow_version)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
-START_TIMEOUT = 240
 RUN_TIMEOUT = 300
 DAG = "e2e_retraining"
 #: The scenarios' DAG: upload -> fine-tune, as a user writes it. A run whose conf says
@@ -90,12 +87,6 @@ with DAG(
         poll_interval=5,
     )
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = RUN_TIMEOUT) -> Any:
@@ -193,27 +184,14 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     )
     training = dags / "data" / "sft_sample.jsonl"
     (dags / "e2e_retraining.py").write_text(f"TRAINING_PATH = {str(training)!r}\n{DAG_FILE}")
-    port = _free_port()
+    port = free_port()
     with run_emulator(job_seconds=12, deploy_seconds=6, export_seconds=4, api_key=None) as emu:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        env = standalone_env(tmp / "home", dags, emu.base_url, port)
         env.update(
             {
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-                "AIRFLOW_HOME": str(tmp / "home"),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp / 'airflow.db'}",
-                "AIRFLOW__API__PORT": str(port),
-                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "DASHSCOPE_EXAMPLE_POLL_SECONDS": "5",
                 "DASHSCOPE_EXAMPLE_DATA_URL": f"file://{tmp / 'data'}",
-                "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(
-                    {"conn_type": "dashscope", "host": emu.base_url, "password": "sk-e2e"}
-                ),
             }
         )
         log = tmp / "standalone.log"

@@ -60,7 +60,7 @@ def test_unknown_extras_name_the_closest_known_key() -> None:
         "unknown extra 'workspce' is ignored (did you mean 'workspace'?)",
         "unknown extra 'regoin' is ignored (did you mean 'region'?)",
         "unknown extra 'colour' is ignored (known: workspace, region, timeout, max_retries, "
-        "allow_insecure_http)",
+        "allow_insecure_http, max_connections)",
     ]
     assert unknown_extra_warnings({"extra__dashscope__workspace": "w", "max_retries": 1}) == []
 

@@ -65,7 +65,12 @@ def test_success_returns_the_job_and_pushes_its_id(
     assert set(result) <= {
         "job_id", "job_name", "status", "model", "base_model", "training_type",
         "finetuned_output", "usage", "estimated_tokens", "reused", "code", "message",
+        "training",
     }  # fmt: skip
+    # The training figures read from the job's whole log (issue 9): every step trained.
+    training = result["training"]
+    assert training["steps"] == training["total_steps"] and training["steps"] > 0
+    assert training["best_loss"] <= training["final_loss"]
     assert set(context["ti"].xcoms) == {"job_id", "finetuned_output"}
     assert context["ti"].xcom("job_id") == result["job_id"]
     assert context["ti"].xcom("finetuned_output") == result["finetuned_output"]

@@ -131,7 +131,7 @@ def world(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                     dag_id: job.job_id
                     for job in client.list_fine_tunes()
                     for dag_id, run_id in runs.items()
-                    if (job.job_name or "").endswith(_run_digest(dag_id, run_id))
+                    if f"-{_run_digest(dag_id, run_id)}-" in (job.job_name or "")
                 }
                 assert len(jobs) == 2, jobs
                 yield World(emu, client, runs, jobs)
@@ -144,7 +144,7 @@ def world(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _run_digest(dag_id: str, run_id: str) -> str:
-    """The digest the fine-tune operator puts in its job name (see run_scoped_job_name)."""
+    """The task-instance digest in the fine-tune operator's job names (operators/identity.py)."""
     key = f"{dag_id}|fine_tune|{run_id}|-1"
     return hashlib.sha256(key.encode()).hexdigest()[:10]
 

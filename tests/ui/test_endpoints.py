@@ -64,9 +64,11 @@ def test_the_tab_shows_the_finished_job(world: World, auth: Any, http: TestClien
     checkpoints = data["checkpoints"]
     assert [c["checkpoint"] for c in checkpoints] == ["checkpoint-10", "checkpoint-5"]
     assert checkpoints[0]["exported_by"] == "export" and checkpoints[1]["exported_by"] is None
-    # The deployment the DAG made of the exported model, with its console link.
+    # The deployment the DAG made of the exported model, with its console link. The final
+    # checkpoint is already published as the job's output, so the export reads that id back.
     (deployment,) = data["deployments"]
-    assert deployment["model_name"] == "ui-visible-v1" and deployment["status"] == "RUNNING"
+    assert deployment["model_name"] == job.finetuned_output
+    assert deployment["status"] == "RUNNING"
     assert deployment["task_id"] == "deploy" and deployment["task_status"] == "RUNNING"
     assert deployment["console_url"].endswith(quote(deployment["deployed_model"], safe=""))
     assert world.emu.api_key not in answer.text
