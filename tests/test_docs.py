@@ -3,6 +3,8 @@ fails), its copy-paste DAGs parse, and it covers every connection field, option 
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import os
 import re
 import runpy
@@ -16,6 +18,10 @@ import yaml
 
 import airflow_dashscope.operators as operators
 import airflow_dashscope.sensors as sensors
+from airflow_dashscope import assets
+from airflow_dashscope.client.config import REGION_ALIASES, REGION_ROOTS
+from airflow_dashscope.emulator.runner import RunningEmulator
+from airflow_dashscope.emulator.settings import Settings
 from airflow_dashscope.get_provider_info import CONFIG, CONN_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +84,47 @@ def test_copy_paste_dags_parse(page: str, source: str, tmp_path: Path) -> None:
     path.write_text(source)
     dag = runpy.run_path(str(path))["dag"]
     assert dag.task_ids, page
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    pages = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+    return [
+        (str(page.relative_to(ROOT)), block)
+        for page in pages
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    ]
+
+
+@pytest.mark.parametrize(("page", "source"), python_blocks(), ids=lambda v: str(v)[:30])
+def test_every_python_snippet_parses(page: str, source: str) -> None:
+    ast.parse(source, filename=page)
+
+
+def test_the_pages_name_only_aliases_that_exist() -> None:
+    text = "\n".join(p.read_text() for p in [*DOCS.rglob("*.md"), ROOT / "README.md"])
+    for name in set(re.findall(r"\b([A-Z]+_ALIAS)\b", text)):
+        assert hasattr(assets, name), f"the docs name {name}, which airflow_dashscope.assets lacks"
+    for alias in (assets.TRAINED_ALIAS, assets.EXPORTED_ALIAS, assets.DEPLOYMENTS_ALIAS):
+        assert f"`{alias.name}`" in (DOCS / "assets-lineage.md").read_text(), alias.name
+
+
+def test_the_connection_page_lists_every_region() -> None:
+    connection = (DOCS / "connection.md").read_text()
+    for name in [*REGION_ROOTS.values(), *REGION_ALIASES]:
+        assert f"`{name}`" in connection, name
+
+
+def test_the_emulator_page_covers_every_setting_and_control() -> None:
+    emulator = (DOCS / "emulator.md").read_text()
+    for field in dataclasses.fields(Settings):
+        assert f"`{field.name}`" in emulator, f"emulator setting {field.name} is undocumented"
+    controls = {
+        name
+        for name, member in vars(RunningEmulator).items()
+        if callable(member) and not name.startswith("_")
+    }
+    for name in controls:
+        assert f"`{name}(" in emulator, f"RunningEmulator.{name} is undocumented"
 
 
 def test_every_operator_family_has_a_page_with_an_example() -> None:

@@ -1,17 +1,13 @@
-"""Imports whose home moved between Airflow 3.1 and 3.3 (one place, so operators stay plain)."""
+"""Imports whose home moved between Airflow 3.1 and 3.3 (one place, so operators stay plain).
+
+``conf`` is the provider configuration module's own import, so the 3.1/3.2 fallback is
+written once.
+"""
 
 from __future__ import annotations
 
-try:  # Airflow >= 3.2: the task SDK owns configuration
-    from airflow.sdk.configuration import conf
-except ImportError:  # pragma: no cover - Airflow 3.1
-    from airflow.configuration import conf
-
 from airflow.sdk.exceptions import AirflowException
 
-__all__ = ["AirflowException", "conf", "default_deferrable"]
+from airflow_dashscope.config import conf
 
-
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable``: read when an operator is built, as Airflow does."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+__all__ = ["AirflowException", "conf"]

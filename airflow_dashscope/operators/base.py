@@ -29,9 +29,9 @@ from airflow.sdk import BaseOperator
 
 from airflow_dashscope.assets import AssetKind, alias_for, emit_model_asset
 from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.config import default_deferrable, default_poll_interval
 from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.operators._compat import default_deferrable
 from airflow_dashscope.waiting import (
     Resource,
     WaitEvent,
@@ -106,8 +106,11 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     """An operator that starts something remote and waits for it to settle.
 
     :param wait_for_completion: wait for the resource to finish (else return at once).
-    :param deferrable: wait in the triggerer, freeing the worker slot.
-    :param poll_interval: seconds between two status checks.
+    :param deferrable: wait in the triggerer, freeing the worker slot. ``None``: the
+        ``[dashscope] default_deferrable`` option, else Airflow's ``[operators]
+        default_deferrable`` (read when the operator is built, as Airflow does).
+    :param poll_interval: seconds between two status checks. ``None``: the ``[dashscope]
+        default_poll_interval`` option (30 seconds unless set).
     :param timeout: how long to wait (seconds or timedelta) before giving up; ``None``: no limit.
     :param max_consecutive_errors: transient API errors tolerated in a row while waiting.
     :param announce: record an asset event when something new is ready (default True).
@@ -126,7 +129,7 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         *,
         wait_for_completion: bool = True,
         deferrable: bool | None = None,
-        poll_interval: float = 30.0,
+        poll_interval: float | None = None,
         timeout: float | timedelta | None = None,
         max_consecutive_errors: int = 5,
         announce: bool = True,
@@ -138,11 +141,11 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         self.announce = announce
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = poll_interval
+        self.poll_interval = default_poll_interval() if poll_interval is None else poll_interval
         self.wait_timeout = timeout
         self.max_consecutive_errors = max_consecutive_errors
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be > 0, got {poll_interval!r}")
+        if self.poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0, got {self.poll_interval!r}")
 
     # --- what each resource provides -------------------------------------------------------
 
