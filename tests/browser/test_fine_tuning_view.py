@@ -266,7 +266,8 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
 
             page.goto(f"{base}/plugin/dashscope")
             table = page.frame_locator("iframe").first.locator("[data-testid=jobs-table]")
-            table.locator("tr", has_text=job_id).wait_for(timeout=WAIT_MS)
+            # The job's row (its deployment's id, named after the job's model, holds it too).
+            table.locator("tr[data-kind=fine_tune]", has_text=job_id).wait_for(timeout=WAIT_MS)
             page.screenshot(path=str(SCREENSHOTS / "dashscope-page.png"), full_page=True)
             # Its links open the task in Airflow's UI around the frame.
             table.locator("a.airflow-link", has_text="fine_tune").click()
