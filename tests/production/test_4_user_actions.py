@@ -50,6 +50,14 @@ def test_mark_failed_cancels_clear_and_mark_success_keep_the_job(
 
     # The cleared task's new try defers again: on which job?
     reattached = wait_until("the cleared fine-tune's new try to wait", new_try_waits, 300, 2)
+
+    def failed_runs_job_cancelled() -> bool:
+        return emulator.jobs()[jobs[failed]]["status"] in ("CANCELING", "CANCELED")
+
+    # The kill reaches the triggerer's on_kill through the scheduler; on a loaded machine
+    # that can take longer than the clear's new try. Hold the slot until it lands, so the
+    # job cannot finish first (a kill that never cancels still fails here).
+    wait_until("the mark-failed fine-tune's job to be cancelled", failed_runs_job_cancelled, 300, 2)
     # Let the held jobs finish (the ones still wanted), then the runs.
     release_training_slot(production)
     wait_until(
