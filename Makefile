@@ -10,7 +10,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-e2e test-all test-floor lint typecheck pytest test-production services browser demo bench docs clean
+.PHONY: venv test test-e2e test-slow test-all test-floor lint typecheck pytest test-production services browser demo bench docs clean
 
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,11 @@ test: lint typecheck pytest
 
 # The long end-to-end suites, once on the newest Airflow: airflow standalone with a real
 # triggerer, the browser, the built wheel in a fresh environment, then the production shape.
-test-e2e: venv browser
+test-e2e: test-slow test-production
+
+# The standalone, browser, wheel and docs-build suites (not the production shape).
+test-slow: venv browser
 	$(VENV)/bin/pytest -q -m "slow and not production" $(PYTEST_ARGS)
-	$(MAKE) test-production
 
 test-all: test test-e2e test-floor
 
