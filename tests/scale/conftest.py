@@ -1,18 +1,3 @@
-"""Scale tests reuse the trigger tests' emulator fixtures (to be moved to tests/conftest.py)."""
+"""Scale tests use the same emulator fixtures as the sensor tests (the trigger tests' set)."""
 
-try:  # tests as a package, or as a rootdir-relative directory
-    from tests.triggers.conftest import (
-        client,
-        dashscope_emulator,
-        dashscope_emulator_session,
-        emu,
-        new_job,
-    )
-except ImportError:  # pragma: no cover
-    from triggers.conftest import (  # type: ignore[no-redef]  # noqa: F401
-        client,
-        dashscope_emulator,
-        dashscope_emulator_session,
-        emu,
-        new_job,
-    )
+from tests.sensors.conftest import *  # noqa: F403
