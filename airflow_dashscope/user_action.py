@@ -22,7 +22,9 @@ A state that cannot be read keeps the job (a paid job is never cancelled on a gu
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -54,6 +56,18 @@ def key_of(ti: Any) -> TaskInstanceKey:
     return TaskInstanceKey(
         ti.dag_id, ti.task_id, ti.run_id, -1 if map_index is None else int(map_index)
     )
+
+
+#: The message with which Airflow >= 3.3's triggerer cancels a trigger a user acted on.
+USER_ACTION_CANCEL_MSG = "__airflow_user_action__"
+
+
+def is_user_action(cancel: asyncio.CancelledError) -> bool:
+    """Whether the triggerer cancelled a trigger because a user acted on its task (or its
+    trigger moved away), rather than because the triggerer is stopping."""
+    runner = sys.modules.get("airflow.jobs.triggerer_job_runner")  # loaded in a triggerer
+    message = getattr(runner, "_USER_ACTION_CANCEL_MSG", USER_ACTION_CANCEL_MSG)
+    return bool(cancel.args) and cancel.args[0] == message
 
 
 def should_cancel(state: str | None) -> bool:

@@ -18,15 +18,17 @@ module decides everything else the same way for all of them:
   :meth:`WaitEvent.to_dict() <airflow_dashscope.waiting.WaitEvent.to_dict>`.
 
 Nothing in ``cleanup()`` or on ``CancelledError`` touches the remote resource: both also
-happen when a triggerer merely restarts. Stopping remote work belongs in ``on_kill`` (called
-by Airflow >= 3.3 only when a user kills the task; never called by 3.1/3.2).
+happen when a triggerer merely restarts. Stopping remote work belongs in
+:meth:`DashScopeBaseTrigger.on_user_action`, which ``on_kill`` runs (called by Airflow >= 3.3
+only when a user acts on the task; never by 3.1/3.2) shielded from the cancellations that
+Airflow keeps sending while it runs (see :func:`outlive_cancellations`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,6 +37,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.user_action import is_user_action
 from airflow_dashscope.waiting import (
     EventStatus,
     Outcome,
@@ -89,6 +92,7 @@ class DashScopeBaseTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.end_time = None if end_time is None else float(end_time)
         self.max_consecutive_errors = int(max_consecutive_errors)
+        self._user_action_handled = False
 
     # -- what a subclass provides -------------------------------------------------------
     @property
@@ -124,6 +128,13 @@ class DashScopeBaseTrigger(BaseTrigger):
         try:
             client = await hook.aget_conn()
             event = await self.wait(client)
+        except asyncio.CancelledError as stop:
+            if is_user_action(stop):
+                # Here, not only in Airflow's own on_kill call: that one is cut short by the
+                # triggerer's next cancellation (see outlive_cancellations), and its log lines
+                # miss the task's log once the trigger has ended.
+                await self.on_kill()
+            raise
         except DashScopeError as error:
             # Mostly configuration (no key, bad URL): an event explains it better than a crash.
             event = self.event("error", f"Cannot wait for {self.describe()}: {error}")
@@ -200,4 +211,55 @@ class DashScopeBaseTrigger(BaseTrigger):
         )
 
     async def on_kill(self) -> None:
-        """Nothing to stop by default (exports and deployments have no cancel)."""
+        """Run :meth:`on_user_action` once, to its end, within the triggerer's
+        ``on_kill_timeout``."""
+        if self._user_action_handled:
+            return
+        self._user_action_handled = True
+        await outlive_cancellations(self.on_user_action(), on_kill_budget(), self.log)
+
+    async def on_user_action(self) -> None:
+        """What a user's action on the deferred task stops remotely: nothing by default
+        (exports and deployments have no cancel)."""
+
+
+#: Seconds kept free under the triggerer's ``on_kill_timeout`` for its own clean-up.
+ON_KILL_MARGIN = 5.0
+
+
+def on_kill_budget() -> float:
+    """How long ``on_kill`` may work: the triggerer's ``on_kill_timeout`` minus a margin."""
+    from airflow.configuration import conf
+
+    timeout = conf.getfloat("triggerer", "on_kill_timeout", fallback=30.0)
+    return max(1.0, timeout - ON_KILL_MARGIN)
+
+
+async def outlive_cancellations(work: Coroutine[Any, Any, None], budget: float, log: Any) -> None:
+    """Run ``work`` to its end even if the awaiting task is cancelled again meanwhile.
+
+    The triggerer (Airflow 3.3) cancels a trigger's task once per sync (about every second)
+    until the task ends, and each cancellation after the first lands inside ``on_kill``: an
+    unshielded ``on_kill`` gets about a second, so a state read and a cancel request over a
+    busy supervisor are cut short and a job the user marked failed keeps training. ``work``
+    therefore runs as its own task, and those cancellations are absorbed for up to ``budget``
+    seconds (less than the triggerer's own ``on_kill_timeout``); past it ``work`` is cancelled
+    and a warning says so.
+    """
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    while not task.done():
+        left = deadline - loop.time()
+        if left <= 0:
+            task.cancel()
+            log.warning("The user action's clean-up did not end within %.0f s: given up.", budget)
+            return
+        try:
+            await asyncio.wait({task}, timeout=left)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and hasattr(current, "uncancel"):
+                current.uncancel()
+    if not task.cancelled():
+        task.result()

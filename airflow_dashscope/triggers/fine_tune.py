@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_dashscope.client import AsyncDashScopeClient
-from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
 from airflow_dashscope.triggers.progress import record_shown, shown_so_far
@@ -106,13 +105,14 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         if new:
             await record_shown(ti, self._logs.offset)
 
-    async def on_kill(self) -> None:
+    async def on_user_action(self) -> None:
         """Cancel the remote job if the user's action ended the task as failed.
 
-        Airflow >= 3.3 calls this when a user clears, marks success or marks failed a
-        deferred task (never on a triggerer restart). Only the task instance's state tells
-        these apart: a cleared task's new try reattaches to the job, a task marked success
-        needs it, so only ``failed`` cancels (``airflow_dashscope.user_action``).
+        Airflow >= 3.3 calls ``on_kill`` (which runs this) when a user clears, marks success
+        or marks failed a deferred task (never on a triggerer restart). Only the task
+        instance's state tells these apart: a cleared task's new try reattaches to the job, a
+        task marked success needs it, so only ``failed`` cancels
+        (``airflow_dashscope.user_action``).
         """
         if not self.cancel_on_kill:
             return
@@ -133,7 +133,7 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
                 return
             await client.cancel_fine_tune(self.job_id)
             self.log.info("Cancelled fine-tune job %s (task marked failed).", self.job_id)
-        except DashScopeError as error:
+        except Exception as error:  # logged, never raised: Airflow would only log it elsewhere
             self.log.warning("Could not cancel fine-tune job %s: %s", self.job_id, error)
         finally:
             await hook.aclose()
