@@ -11,7 +11,7 @@ Three kinds of event, each through its own alias and each with ``extra["kind"]``
 checkpoint, :data:`EXPORTED_ALIAS`) and ``deployed`` (:data:`DEPLOYMENTS_ALIAS`). Airflow
 queues runs per asset, so deployments have assets of their own: a DAG scheduled on
 :data:`DEPLOYMENTS_ALIAS` runs once per deployment, never for the training or export that
-led to it. :data:`MODELS_ALIAS` is kept for DAGs that want every model event.
+led to it. A DAG that wants every model event lists both model aliases in its schedule.
 
 Why an alias: a model's id (``finetuned_output``, an exported checkpoint's ``model_name``) is
 known only once the job has run, so no operator can list the asset in ``outlets`` when the DAG

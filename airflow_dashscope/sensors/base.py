@@ -22,10 +22,10 @@ from collections.abc import Coroutine, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.configuration import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.config import default_deferrable, default_poll_interval
 from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.waiting import WaitEvent, deadline, is_transient
@@ -77,7 +77,10 @@ class DashScopeBaseSensor(BaseSensorOperator):
 
     :param dashscope_conn_id: Airflow connection id.
     :param deferrable: wait in the triggerer instead of a worker slot (the trigger's deadline
-        is the sensor's ``timeout``, as an absolute time).
+        is the sensor's ``timeout``, as an absolute time). Unset: ``[dashscope]
+        default_deferrable``, else Airflow's ``[operators] default_deferrable``.
+    :param poke_interval: seconds between two looks. Unset: ``[dashscope]
+        default_poll_interval`` (30 seconds unless set), like the waiting operators.
     :param max_consecutive_errors: transient errors the deferred trigger tolerates in a row.
 
     On success the final object (``to_dict()``) is the task's return value (XCom).
@@ -89,13 +92,14 @@ class DashScopeBaseSensor(BaseSensorOperator):
         self,
         *,
         dashscope_conn_id: str = DEFAULT_CONN_ID,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        deferrable: bool | None = None,
         max_consecutive_errors: int = 5,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("poke_interval", default_poll_interval())
         super().__init__(**kwargs)
         self.dashscope_conn_id = dashscope_conn_id
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.max_consecutive_errors = max_consecutive_errors
         self._session: _PokeSession | None = None
 

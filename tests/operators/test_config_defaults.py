@@ -52,3 +52,19 @@ def test_a_bad_configured_interval_names_the_option(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_POLL_INTERVAL", "soon")
     with pytest.raises(ValueError, match=r"\[dashscope\] default_poll_interval"):
         deploy("qwen3-8b-ft-1")
+
+
+def test_sensors_take_the_same_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_dashscope.sensors import DashScopeFineTuneJobSensor
+
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
+    monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_DEFERRABLE", "True")
+    monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_POLL_INTERVAL", "7.5")
+    sensor = DashScopeFineTuneJobSensor(task_id="wait", job_id="ft-1")
+    assert (sensor.deferrable, sensor.poke_interval) == (True, 7.5)
+    own = DashScopeFineTuneJobSensor(
+        task_id="own", job_id="ft-1", deferrable=False, poke_interval=3
+    )
+    assert (own.deferrable, own.poke_interval) == (False, 3)
+    monkeypatch.delenv("AIRFLOW__DASHSCOPE__DEFAULT_DEFERRABLE")
+    assert DashScopeFineTuneJobSensor(task_id="airflow", job_id="ft-1").deferrable is False
