@@ -237,6 +237,15 @@ class Airflow:
 
         wait_until(f"{task_id} of {len(run_ids)} runs to defer", all_deferred, timeout, every=2)
 
+    def trigger_polling(self, run_id: str, task_id: str, text: str, timeout: float) -> None:
+        """Wait until a triggerer's log for ``task_id`` of ``run_id`` contains ``text``."""
+        folder = self.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
+
+        def said() -> bool:
+            return any(text in p.read_text(errors="replace") for p in folder.glob("*trigger*"))
+
+        wait_until(f"the trigger of {run_id} to say {text!r}", said, timeout)
+
     def set_task_state(self, run_id: str, task_id: str, state: str) -> Any:
         return self.request(
             "PATCH",

@@ -37,6 +37,11 @@ def test_mark_failed_cancels_clear_and_mark_success_keep_the_job(
 
     jobs = wait_until("each deferred fine-tune's job", each_runs_job, 120)
     first_try = airflow.task_instances(cleared)[FINE_TUNE]["try_number"]
+    # Users act on a task that has been waiting; acting in the second between a deferral and
+    # a triggerer picking its trigger up reaches no trigger (docs/user-actions.md).
+    for run_id in run_ids:
+        polled = f"DashScope fine-tune job {jobs[run_id]} is "
+        airflow.trigger_polling(run_id, FINE_TUNE, polled, 300)
 
     airflow.set_task_state(failed, FINE_TUNE, "failed")
     airflow.clear_task(cleared, FINE_TUNE)
