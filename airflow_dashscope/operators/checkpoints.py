@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
+from airflow_dashscope.exceptions import (
+    DashScopeTaskError,
+    InvalidRequestError,
+    task_error_for,
+)
 from airflow_dashscope.links import DashScopeExportedModelLink
 from airflow_dashscope.openlineage import ExportLineage
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -108,10 +112,7 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def resolve(self, checkpoints: list[Checkpoint]) -> Checkpoint:
         """``latest`` is the newest step (the list comes newest first)."""
         if not checkpoints:
-            raise InvalidRequestError(
-                f"Fine-tune job {self.job_id} has no checkpoints: only SUCCEEDED sft and "
-                "efficient_sft jobs have exportable checkpoints."
-            )
+            raise self.no_checkpoints_error()
         if self.checkpoint == LATEST:
             return checkpoints[0]
         for item in checkpoints:
@@ -120,6 +121,23 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         names = ", ".join(c.checkpoint for c in checkpoints)
         raise InvalidRequestError(
             f"Job {self.job_id} has no checkpoint {self.checkpoint!r}; it has: {names}"
+        )
+
+    def no_checkpoints_error(self) -> DashScopeTaskError:
+        """Why the job has no checkpoint yet: retryable while it is still training (its
+        fine-tune task was marked success early, or did not wait), fatal once it has ended."""
+        job = self.calling(
+            f"getting fine-tune job {self.job_id}", self.client.get_fine_tune, self.job_id
+        )
+        if not job.is_terminal:
+            return DashScopeTaskError(
+                f"Fine-tune job {self.job_id} is still {job.status_name}: its checkpoints exist "
+                "once it has SUCCEEDED (was its fine-tune task marked success before the job "
+                "ended?). A retry of this task looks again."
+            )
+        return InvalidRequestError(
+            f"Fine-tune job {self.job_id} is {job.status_name} and has no checkpoints: only "
+            "SUCCEEDED sft and efficient_sft jobs have exportable checkpoints."
         )
 
     def result_of(self, checkpoint: dict[str, Any], *, reused: bool) -> dict[str, Any]:

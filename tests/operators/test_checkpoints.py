@@ -104,6 +104,27 @@ def test_an_unknown_checkpoint_fails_naming_the_existing_ones(
     assert isinstance(e.value, AirflowFailException)
 
 
+def test_a_job_still_training_is_a_retryable_error_an_ended_one_a_fatal_one(
+    client: DashScopeClient, emu: RunningEmulator, training_path: Any, make_context: Any
+) -> None:
+    """A fine-tune task marked success while its job still trains leaves the export nothing
+    to export yet: a retry (after the job ends) fixes that, so the task is not failed."""
+    file_id = client.upload_file(str(training_path))
+    job = client.create_fine_tune(
+        "qwen3-8b", [file_id], training_type="sft", hyper_parameters=HYPER
+    )
+    with pytest.raises(
+        AirflowException, match=f"{job.job_id} is still (PENDING|QUEUING|RUNNING)"
+    ) as e:
+        execute(export(job.job_id), make_context())
+    assert not isinstance(e.value, AirflowFailException)
+    client.cancel_fine_tune(job.job_id)
+    emu.advance(3600)
+    with pytest.raises(InvalidRequestError, match="is CANCELED and has no checkpoints"):
+        execute(export(job.job_id), make_context())
+    assert exports_sent(emu) == 0
+
+
 def test_a_new_try_waits_on_the_export_already_started(
     two_epoch_job: FineTuneJob, make_context: Any, emu: RunningEmulator
 ) -> None:
