@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from abc import abstractmethod
 from collections.abc import Coroutine, Iterator, Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -93,11 +94,13 @@ class DashScopeBaseSensor(BaseSensorOperator):
         *,
         dashscope_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool | None = None,
+        poke_interval: float | timedelta | None = None,
         max_consecutive_errors: int = 5,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("poke_interval", default_poll_interval())
-        super().__init__(**kwargs)
+        if poke_interval is None:
+            poke_interval = default_poll_interval()
+        super().__init__(poke_interval=poke_interval, **kwargs)
         self.dashscope_conn_id = dashscope_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.max_consecutive_errors = max_consecutive_errors
