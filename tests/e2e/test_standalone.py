@@ -86,7 +86,27 @@ with DAG(
         deferrable=True,
         poll_interval=5,
     )
+
+# The same step waiting on its worker (no triggerer involved): a user's action reaches the
+# operator's on_kill through the task's supervisor.
+with DAG(
+    "e2e_worker_wait",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1),
+    default_args=default_args,
+) as worker_dag:
+    DashScopeFineTuneOperator(
+        task_id="fine_tune",
+        model="qwen3-8b",
+        training_file_ids=DashScopeUploadFileOperator(
+            task_id="upload", file_path=TRAINING_PATH
+        ).output,
+        hyper_parameters={"n_epochs": "1", "batch_size": "8", "max_length": "1024"},
+        deferrable=False,
+        poll_interval=2,
+    )
 """
+WORKER_DAG = "e2e_worker_wait"
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = RUN_TIMEOUT) -> Any:
@@ -130,13 +150,13 @@ class Airflow:
     def ti(self, run_id: str, task_id: str = "fine_tune", dag_id: str = DAG) -> dict[str, Any]:
         return dict(self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"))
 
-    def job_id(self, run_id: str) -> str:
-        path = f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/fine_tune/xcomEntries/job_id"
+    def job_id(self, run_id: str, dag_id: str = DAG) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/fine_tune/xcomEntries/job_id"
         value = self.call("GET", path, params={"deserialize": True})["value"]
         return str(value).strip('"')
 
-    def mark(self, run_id: str, state: str, task_id: str = "fine_tune") -> None:
-        path = f"/dags/{DAG}/dagRuns/{run_id}/taskInstances/{task_id}"
+    def mark(self, run_id: str, state: str, task_id: str = "fine_tune", dag_id: str = DAG) -> None:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
         self.call("PATCH", path, json={"new_state": state})
 
     def clear(self, run_id: str, task_ids: list[str]) -> None:
@@ -231,14 +251,20 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             access = wait_for("the API server", token, START_TIMEOUT)
             api.headers["Authorization"] = f"Bearer {access}"
             airflow = Airflow(tmp / "home", api, emu)
-            wanted = {DAG, "example_dashscope_etl", "example_dashscope_retrain"}
+            wanted = {DAG, WORKER_DAG, "example_dashscope_etl", "example_dashscope_retrain"}
 
             def parsed() -> bool:
                 listed = airflow.call("GET", "/dags", params={"limit": 100})["dags"]
                 return wanted <= {d["dag_id"] for d in listed}
 
             wait_for("the DAGs to be parsed", parsed, START_TIMEOUT)
-            for dag_id in (DAG, "example_dashscope_retrain", "example_dashscope_on_new_model"):
+            unpaused = (
+                DAG,
+                WORKER_DAG,
+                "example_dashscope_retrain",
+                "example_dashscope_on_new_model",
+            )
+            for dag_id in unpaused:
                 airflow.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
             # The passive scenarios start now and progress while the others are driven.
             airflow.runs["crash"] = airflow.trigger(DAG, {"crash": True})
@@ -335,6 +361,32 @@ def test_marking_a_deferred_fine_tune_failed_cancels_the_job(airflow: Airflow) -
         assert status in ("CANCELING", "CANCELED")
     else:  # pragma: no cover - no trigger on_kill before 3.3 (documented in the README)
         pytest.skip("Airflow < 3.3 does not call a trigger's on_kill")
+
+
+def test_marking_a_fine_tune_waiting_on_its_worker_failed_cancels_the_job(
+    airflow: Airflow,
+) -> None:
+    """The worker-side path: the supervisor stops the task process, whose on_kill reads the
+    task instance's state through the supervisor and cancels only for ``failed``."""
+    run = airflow.trigger(WORKER_DAG)
+
+    def waiting_on_worker() -> str | None:
+        if airflow.ti(run, dag_id=WORKER_DAG)["state"] != "running":
+            return None
+        try:
+            return airflow.job_id(run, dag_id=WORKER_DAG)
+        except AssertionError:  # no job id yet
+            return None
+
+    job_id = wait_for("the fine-tune to wait on its worker", waiting_on_worker)
+    airflow.emulator.extend_job(job_id, 120)  # still running whenever the worker acts
+    airflow.mark(run, "failed", dag_id=WORKER_DAG)
+    ended = ("CANCELING", "CANCELED", "SUCCEEDED")
+    status = wait_for(
+        "the job to be cancelled", lambda: (s := job_status(airflow, job_id)) in ended and s
+    )
+    assert status in ("CANCELING", "CANCELED")
+    assert airflow.ti(run, dag_id=WORKER_DAG)["state"] == "failed"
 
 
 def test_a_retry_after_a_crash_reattaches(airflow: Airflow) -> None:
