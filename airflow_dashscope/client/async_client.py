@@ -95,14 +95,11 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         async with self._slots:
             with contextlib.ExitStack() as stack:
                 http_request = self._build(stack, request)
-                try:
+                with transport.transport_errors():
                     response = await self._http.send(http_request, stream=True)
-                except httpx.TransportError as exc:
-                    raise transport.transport_error(exc) from exc
                 try:
-                    yield response
-                except httpx.TransportError as exc:
-                    raise transport.transport_error(exc) from exc
+                    with transport.transport_errors():
+                        yield response
                 finally:
                     await response.aclose()
 

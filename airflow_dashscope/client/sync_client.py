@@ -88,14 +88,11 @@ class DashScopeClient(ClientBase, DashScopeAPI):
     def _exchange(self, request: ApiRequest) -> Iterator[httpx.Response]:
         with contextlib.ExitStack() as stack:
             http_request = self._build(stack, request)
-            try:
+            with transport.transport_errors():
                 response = self._http.send(http_request, stream=True)
-            except httpx.TransportError as exc:
-                raise transport.transport_error(exc) from exc
             try:
-                yield response
-            except httpx.TransportError as exc:
-                raise transport.transport_error(exc) from exc
+                with transport.transport_errors():
+                    yield response
             finally:
                 response.close()
 

@@ -6,8 +6,9 @@ whether to try again live here once; the clients only send and sleep.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import httpx
@@ -134,6 +135,16 @@ def transport_error(exc: httpx.TransportError) -> DashScopeTransportError:
     )
     error.__cause__ = exc
     return error
+
+
+@contextlib.contextmanager
+def transport_errors() -> Iterator[None]:
+    """httpx failures inside the block raised as :func:`transport_error` (sync and async
+    clients alike: the block holds the send, or the read of the answer)."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise transport_error(exc) from exc
 
 
 def _has_request(exc: httpx.TransportError) -> bool:
