@@ -131,18 +131,23 @@ async def test_mark_success_keeps_the_job_and_says_so(
 
 
 async def test_outlive_cancellations_finishes_the_work_despite_cancels() -> None:
+    started, release = asyncio.Event(), asyncio.Event()
     done: list[str] = []
 
     async def work() -> None:
-        await asyncio.sleep(0.3)
+        started.set()
+        await release.wait()  # ends only once every cancellation below has landed
         done.append("work")
 
     task = asyncio.create_task(outlive_cancellations(work(), 5, logging.getLogger("t")))
+    await started.wait()
     for _ in range(10):
-        await asyncio.sleep(0.02)
         task.cancel()
+        await asyncio.sleep(0)  # let the cancellation reach the awaiting task
+    assert not task.done() and not done
+    release.set()
     await task
-    assert done == ["work"]
+    assert done == ["work"] and not task.cancelled()
 
 
 async def test_outlive_cancellations_gives_up_after_its_budget(
