@@ -4,7 +4,7 @@ Plain data, no imports of the provider's code but its version: Airflow reads it 
 The API server draws the connection form from ``conn-fields`` and ``ui-field-behaviour``
 (Airflow >= 3.2); on 3.1 the hook builds the same form from this same data, so the two
 lines cannot drift apart. ``config`` declares the ``[dashscope]`` section
-(``airflow config list`` shows it; ``airflow_dashscope.config`` reads it).
+(``airflow config list`` shows it; ``airflow_dashscope.hooks.defaults`` reads it).
 
 Placeholders reach only the standard fields (host, password); the extra fields carry their
 example in their description, which both form generations show.
@@ -89,7 +89,7 @@ def _option(description: str, type_: str, default: str | None, example: str | No
     }
 
 
-#: ``[dashscope]``: deployment-wide defaults (``airflow_dashscope.config`` reads them).
+#: ``[dashscope]``: deployment-wide defaults (``airflow_dashscope.hooks.defaults`` reads them).
 CONFIG: dict[str, Any] = {
     "dashscope": {
         "description": "Defaults of the DashScope (Alibaba Cloud Model Studio) provider for "
@@ -178,20 +178,22 @@ _PROVIDER_INFO: dict[str, Any] = {
         }
     ],
     "extra-links": [
-        "airflow_dashscope.links.DashScopeFineTuneJobLink",
-        "airflow_dashscope.links.DashScopeExportedModelLink",
-        "airflow_dashscope.links.DashScopeDeploymentLink",
+        "airflow_dashscope.links.console.DashScopeFineTuneJobLink",
+        "airflow_dashscope.links.console.DashScopeExportedModelLink",
+        "airflow_dashscope.links.console.DashScopeDeploymentLink",
     ],
     "config": CONFIG,
     "plugins": [
-        {"name": "dashscope", "plugin-class": "airflow_dashscope.ui.plugin.DashScopePlugin"}
+        {"name": "dashscope", "plugin-class": "airflow_dashscope.plugins.plugin.DashScopePlugin"}
     ],
     "asset-uris": [
         {
             "schemes": ["dashscope"],
-            "handler": "airflow_dashscope.assets.sanitize_uri",
-            "factory": "airflow_dashscope.assets.create_asset",
-            "to_openlineage_converter": "airflow_dashscope.openlineage.asset_to_openlineage",
+            "handler": "airflow_dashscope.lineage.assets.sanitize_uri",
+            "factory": "airflow_dashscope.lineage.assets.create_asset",
+            "to_openlineage_converter": (
+                "airflow_dashscope.lineage.openlineage.asset_to_openlineage"
+            ),
         }
     ],
     "connection-types": [

@@ -16,7 +16,7 @@ from pathlib import Path
 from _common import REPEATS, fmt, table
 from bench_validate_memory import write_sft_file
 
-from airflow_dashscope.datasets import validate_training_file
+from airflow_dashscope.training_data import validate_training_file
 
 SIZE_MB = int(os.environ.get("BENCH_VALIDATE_MB", "50"))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 _CHILD = """
 import json, resource, sys, time, tracemalloc
-from airflow_dashscope.datasets import validate_training_file
+from airflow_dashscope.training_data import validate_training_file
 if sys.argv[2] == "1":
     tracemalloc.start()
 started = time.perf_counter()

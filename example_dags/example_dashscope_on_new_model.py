@@ -18,7 +18,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, task
 
-from airflow_dashscope.assets import DEPLOYMENTS_ALIAS
+from airflow_dashscope.lineage.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.operators import DashScopeInvokeModelOperator
 
 

@@ -12,7 +12,7 @@ from airflow.configuration import conf
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset
 
-from airflow_dashscope.assets import (
+from airflow_dashscope.lineage.assets import (
     create_asset,
     deployment_asset,
     emit_model_asset,
@@ -63,7 +63,7 @@ def test_deployments_have_assets_of_their_own() -> None:
 #: A DAG file (dag.test() needs the DAG in a bundle): one task doing what the operators do.
 DAG_FILE = f"""
 from airflow.sdk import DAG, task
-from airflow_dashscope.assets import TRAINED_ALIAS, emit_model_asset
+from airflow_dashscope.lineage.assets import TRAINED_ALIAS, emit_model_asset
 
 with DAG("dashscope_asset_emit", schedule=None) as dag:
 

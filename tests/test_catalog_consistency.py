@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_dashscope import catalog
+from airflow_dashscope.checks import catalog
 from airflow_dashscope.client.config import REGION_ROOTS
 from airflow_dashscope.emulator import catalog as emulator_catalog
 

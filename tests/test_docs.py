@@ -18,11 +18,11 @@ import yaml
 
 import airflow_dashscope.operators as operators
 import airflow_dashscope.sensors as sensors
-from airflow_dashscope import assets
 from airflow_dashscope.client.config import REGION_ALIASES, REGION_ROOTS
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.emulator.settings import Settings
 from airflow_dashscope.get_provider_info import CONFIG, CONN_FIELDS
+from airflow_dashscope.lineage import assets
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -103,7 +103,9 @@ def test_every_python_snippet_parses(page: str, source: str) -> None:
 def test_the_pages_name_only_aliases_that_exist() -> None:
     text = "\n".join(p.read_text() for p in [*DOCS.rglob("*.md"), ROOT / "README.md"])
     for name in set(re.findall(r"\b([A-Z]+_ALIAS)\b", text)):
-        assert hasattr(assets, name), f"the docs name {name}, which airflow_dashscope.assets lacks"
+        assert hasattr(assets, name), (
+            f"the docs name {name}, which airflow_dashscope.lineage.assets lacks"
+        )
     for alias in (assets.TRAINED_ALIAS, assets.EXPORTED_ALIAS, assets.DEPLOYMENTS_ALIAS):
         assert f"`{alias.name}`" in (DOCS / "assets-lineage.md").read_text(), alias.name
 

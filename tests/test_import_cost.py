@@ -25,7 +25,7 @@ from airflow_dashscope.sensors import *
 import airflow_dashscope.operators as operators, airflow_dashscope.sensors as sensors
 for name in operators.__all__ + sensors.__all__:
     getattr(operators if name in operators.__all__ else sensors, name)
-import airflow_dashscope.hooks, airflow_dashscope.assets, airflow_dashscope.links
+import airflow_dashscope.hooks, airflow_dashscope.lineage.assets, airflow_dashscope.links.console
 import airflow_dashscope.triggers
 from airflow_dashscope.get_provider_info import get_provider_info
 get_provider_info()
@@ -50,7 +50,7 @@ NOT_AT_PARSE_TIME = (
     "airflow_dashscope.triggers.fine_tune",
     "airflow_dashscope.triggers.checkpoint",
     "airflow_dashscope.triggers.deployment",
-    "airflow_dashscope.datasets",
+    "airflow_dashscope.training_data",
     "airflow_dashscope.emulator",
     "uvicorn",
     "fastapi",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from airflow.configuration import conf
 
-from airflow_dashscope.links import (
+from airflow_dashscope.links.console import (
     CONSOLES,
     DashScopeDeploymentLink,
     DashScopeExportedModelLink,
@@ -26,7 +26,7 @@ JOB_ID = "ft-202511272033-8ae7"
 
 DAG_FILE = f"""
 from airflow.sdk import DAG, BaseOperator
-from airflow_dashscope.links import DashScopeDeploymentLink, DashScopeFineTuneJobLink
+from airflow_dashscope.links.console import DashScopeDeploymentLink, DashScopeFineTuneJobLink
 
 
 class LinkedOperator(BaseOperator):

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from airflow_dashscope.assets import create_asset
-from airflow_dashscope.openlineage import (
+from airflow_dashscope.lineage.assets import create_asset
+from airflow_dashscope.lineage.openlineage import (
     LineageDataset,
     asset_to_openlineage,
     fine_tune_datasets,

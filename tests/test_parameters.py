@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_dashscope.parameters import (
+from airflow_dashscope.checks.parameters import (
     JobParameterError,
     as_bool,
     as_number,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from airflow_dashscope import __version__, config
+from airflow_dashscope import __version__
 from airflow_dashscope.get_provider_info import CONN_FIELDS, UI_FIELD_BEHAVIOUR, get_provider_info
-from airflow_dashscope.hooks import DashScopeHook
+from airflow_dashscope.hooks import DashScopeHook, defaults
 
 
 def _airflow(*args: str) -> str:
@@ -92,17 +92,17 @@ def test_config_section_is_listed() -> None:
 
 
 def test_config_helpers_read_the_section(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert config.default_region() == "cn-beijing"
-    assert config.default_poll_interval() == 30.0
+    assert defaults.default_region() == "cn-beijing"
+    assert defaults.default_poll_interval() == 30.0
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
-    assert config.default_deferrable() is True  # empty: follows [operators]
+    assert defaults.default_deferrable() is True  # empty: follows [operators]
     monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_DEFERRABLE", "False")
-    assert config.default_deferrable() is False
+    assert defaults.default_deferrable() is False
     monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_POLL_INTERVAL", "2.5")
-    assert config.default_poll_interval() == 2.5
+    assert defaults.default_poll_interval() == 2.5
     monkeypatch.setenv("AIRFLOW__DASHSCOPE__DEFAULT_POLL_INTERVAL", "soon")
     with pytest.raises(ValueError, match=r"\[dashscope\] default_poll_interval"):
-        config.default_poll_interval()
+        defaults.default_poll_interval()
 
 
 def test_version_is_defined_once() -> None:

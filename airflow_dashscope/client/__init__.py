@@ -9,7 +9,7 @@ cheap (DAG files parse without the pydantic models or httpx clients).
 
 from typing import TYPE_CHECKING
 
-from airflow_dashscope._lazy import lazy_exports
+from airflow_dashscope import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_dashscope.client.async_client import AsyncDashScopeClient

@@ -13,7 +13,16 @@ from airflow_dashscope.client.retry import RETRYABLE_STATUSES
 
 
 class DashScopeError(Exception):
-    """Base of every error this package raises for DashScope calls."""
+    """Base of every error this package raises for DashScope calls.
+
+    :attr:`retryable` is the one answer to "can the same call succeed later?", read by the
+    client's retry loop, the task, the triggers and the sensors alike. Whether repeating a
+    call is *safe* (a create that may have reached the server) is the transport's question.
+    """
+
+    @property
+    def retryable(self) -> bool:
+        return False
 
 
 class DashScopeConfigError(DashScopeError, ValueError):
@@ -30,6 +39,10 @@ class DashScopeTransportError(DashScopeError):
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+
+    @property
+    def retryable(self) -> bool:
+        return True
 
 
 class DashScopeAPIError(DashScopeError):

@@ -1,7 +1,7 @@
 """The emulator's own model tables, per region, written from the vendor pages.
 
-Kept apart from the client's ``airflow_dashscope.catalog`` on purpose: a wrong row on one side
-is then caught by the test that compares the two, instead of being shared silently.
+Kept apart from the client's ``airflow_dashscope.checks.catalog`` on purpose: a wrong row on
+one side is then caught by the test that compares the two, instead of being shared silently.
 
 * ``cn-beijing``: the table "支持的基础模型ID（model）列表与训练类型（training_type）支持情况"
   of ``vendor-docs-zh/fine-tuning-api-guide.md`` (text models) and the Qwen-VL table of

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from airflow_dashscope import config
 from airflow_dashscope.client.config import (
     BEIJING_BASE_URL,
     ClientConfig,
@@ -30,6 +29,7 @@ from airflow_dashscope.client.config import (
 )
 from airflow_dashscope.client.errors import DashScopeConfigError
 from airflow_dashscope.client.retry import RetryPolicy
+from airflow_dashscope.hooks import defaults
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
 #: The extras the connection reads; any other key is reported as a likely typo.
@@ -160,7 +160,7 @@ def client_config_from(
         raise DashScopeConfigError(
             f"Connection {conn.conn_id!r}: extra max_connections must be at least 1."
         )
-    base_url, workspace = endpoint_from(conn, default_region or config.default_region())
+    base_url, workspace = endpoint_from(conn, default_region or defaults.default_region())
     return ClientConfig(
         api_key=Secret(api_key_from(conn, environ)),
         base_url=base_url,

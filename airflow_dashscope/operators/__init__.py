@@ -3,7 +3,7 @@ and the clean-up steps."""
 
 from typing import TYPE_CHECKING
 
-from airflow_dashscope._lazy import lazy_exports
+from airflow_dashscope import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_dashscope.assets import AssetKind, alias_for, emit_model_asset
 from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.config import default_deferrable, default_poll_interval
 from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
+from airflow_dashscope.lineage.assets import AssetKind, alias_for, emit_model_asset
 from airflow_dashscope.waiting import (
     Resource,
     WaitEvent,

@@ -11,8 +11,8 @@ from airflow_dashscope.exceptions import (
     InvalidRequestError,
     task_error_for,
 )
-from airflow_dashscope.links import DashScopeExportedModelLink
-from airflow_dashscope.openlineage import ExportLineage
+from airflow_dashscope.lineage.openlineage import ExportLineage
+from airflow_dashscope.links.console import DashScopeExportedModelLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.waiting import WaitEvent, checkpoint_matches
 

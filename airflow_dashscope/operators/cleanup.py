@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.client.errors import (
     InvalidParameterError,
     NotFoundError,
@@ -17,7 +18,6 @@ from airflow_dashscope.client.errors import (
 from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 from airflow_dashscope.operators.deployments import DashScopeDeploymentWaitOperator
-from airflow_dashscope.parameters import as_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.client.errors import ConflictError, DashScopeError
-from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
-from airflow_dashscope.links import DashScopeDeploymentLink
-from airflow_dashscope.openlineage import DeployLineage
-from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.fine_tune import enum_value
-from airflow_dashscope.operators.identity import fingerprint, task_instance_digest
-from airflow_dashscope.parameters import (
+from airflow_dashscope.checks.parameters import (
     JobParameterError,
     as_bool,
     as_number,
     validate_deployment_parameters,
 )
+from airflow_dashscope.client.errors import ConflictError, DashScopeError
+from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
+from airflow_dashscope.lineage.openlineage import DeployLineage
+from airflow_dashscope.links.console import DashScopeDeploymentLink
+from airflow_dashscope.operators.base import DashScopeWaitingOperator
+from airflow_dashscope.operators.fine_tune import enum_value
+from airflow_dashscope.operators.identity import fingerprint, task_instance_digest
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse

@@ -6,16 +6,16 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope import catalog
+from airflow_dashscope.checks import catalog
+from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
     OverBudgetError,
 )
-from airflow_dashscope.openlineage import UploadLineage
+from airflow_dashscope.lineage.openlineage import UploadLineage
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 from airflow_dashscope.operators.fine_tune import enum_value, known_model
-from airflow_dashscope.parameters import as_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -33,7 +33,7 @@ def as_upload_source(file_path: str | os.PathLike[str] | ObjectStoragePath) -> A
 class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
     """Validate a training file, then upload it to Model Studio; returns the file id.
 
-    Validation (``airflow_dashscope.datasets.validate_training_file``) streams the file once
+    Validation (``airflow_dashscope.training_data.validate_training_file``) streams the file once
     and fails the task for good (``InvalidTrainingDataError``, no retry) with the report's
     ``file:line`` problems before anything is uploaded; a good file's statistics (examples,
     estimated tokens) are logged, and its estimated tokens per epoch are pushed as the XCom
@@ -110,7 +110,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
 
     def check_data(self, source: Any) -> int:
         """Validate; returns the estimated tokens of one epoch."""
-        from airflow_dashscope.datasets import validate_training_file
+        from airflow_dashscope.training_data import validate_training_file
 
         n_epochs = as_number(self.n_epochs)
         if n_epochs is not None and (not isinstance(n_epochs, int) or n_epochs < 1):

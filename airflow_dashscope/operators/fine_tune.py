@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope import catalog
+from airflow_dashscope.checks import catalog
+from airflow_dashscope.checks.parameters import (
+    JobParameterError,
+    as_number,
+    normalize_hyper_parameters,
+    validate_fine_tune_parameters,
+)
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
 from airflow_dashscope.exceptions import (
     DashScopeWaitError,
@@ -15,23 +21,21 @@ from airflow_dashscope.exceptions import (
     UnknownModelError,
     is_permanent_job_failure,
 )
-from airflow_dashscope.links import DashScopeFineTuneJobLink
-from airflow_dashscope.openlineage import FineTuneLineage
+from airflow_dashscope.lineage.openlineage import FineTuneLineage
+from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.operators.identity import REUSE_CHOICES, JobIdentity, match_job
-from airflow_dashscope.parameters import (
-    JobParameterError,
-    as_number,
-    normalize_hyper_parameters,
-    validate_fine_tune_parameters,
-)
-from airflow_dashscope.user_action import TaskInstanceKey, ended_as_failed, task_instance_key
 from airflow_dashscope.waiting import (
     LogFollower,
     WaitEvent,
     classify_job,
     job_failure_reason,
     read_rest_of_log,
+)
+from airflow_dashscope.waiting.user_action import (
+    TaskInstanceKey,
+    ended_as_failed,
+    task_instance_key,
 )
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
@@ -398,7 +402,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def training_summary(self, job_id: str) -> dict[str, Any] | None:
         """Final and best loss, steps and epochs read from the job's whole log (best effort:
         a log that cannot be read leaves the result without it)."""
-        from airflow_dashscope.training_log import summarize
+        from airflow_dashscope.waiting.training_log import summarize
 
         try:
             lines = read_rest_of_log(self.client, job_id, LogFollower())

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from airflow_dashscope._lazy import lazy_exports
+from airflow_dashscope import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_dashscope.sensors.base import DashScopeWaitError

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.config import default_deferrable, default_poll_interval
 from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
 from airflow_dashscope.waiting import WaitEvent, deadline, is_transient
 
 if TYPE_CHECKING:  # the client and triggers load when a task runs, not at DAG parse

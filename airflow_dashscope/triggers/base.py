@@ -37,7 +37,6 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.user_action import is_user_action
 from airflow_dashscope.waiting import (
     EventStatus,
     Outcome,
@@ -46,6 +45,7 @@ from airflow_dashscope.waiting import (
     is_transient,
     time_left,
 )
+from airflow_dashscope.waiting.user_action import is_user_action
 
 DEFAULT_CONN_ID = DashScopeHook.default_conn_name
 

@@ -8,13 +8,13 @@ from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
 from airflow_dashscope.triggers.progress import record_shown, shown_so_far
-from airflow_dashscope.user_action import aended_as_failed, key_of
 from airflow_dashscope.waiting import (
     LogFollower,
     classify_job,
     job_failure_reason,
     remote_log_line,
 )
+from airflow_dashscope.waiting.user_action import aended_as_failed, key_of
 
 #: Job statuses without a training log yet: polls then ask for the job only.
 NO_LOG_YET = frozenset({"PENDING", "QUEUING"})
@@ -34,8 +34,8 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
     this one stopped, and its ``last_logs`` quote the end of the log when the job fails.
 
     :param cancel_on_kill: cancel the remote job when a user marks the deferred task failed
-        (``on_kill``, Airflow >= 3.3; see ``airflow_dashscope.user_action``). A clear, a mark
-        success or a triggerer restart leave it running.
+        (``on_kill``, Airflow >= 3.3; see ``airflow_dashscope.waiting.user_action``). A clear,
+        a mark success or a triggerer restart leave it running.
     """
 
     resource = "fine_tune"
@@ -112,7 +112,7 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         or marks failed a deferred task (never on a triggerer restart). Only the task
         instance's state tells these apart: a cleared task's new try reattaches to the job, a
         task marked success needs it, so only ``failed`` cancels
-        (``airflow_dashscope.user_action``).
+        (``airflow_dashscope.waiting.user_action``).
         """
         if not self.cancel_on_kill:
             return

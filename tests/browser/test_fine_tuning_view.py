@@ -5,7 +5,7 @@
 driven by Playwright, opens the fine-tune task's tab in Airflow's UI while the job trains and
 again when it is done. Screenshots go to ``docs/screenshots/`` (the README embeds one).
 
-Users come from ``tests/ui/dag_acl_auth.py``: ``admin`` may read everything, ``mallory`` is a
+Users come from ``tests/plugins/dag_acl_auth.py``: ``admin`` may read everything, ``mallory`` is a
 viewer who may read none of the example's DAGs.
 """
 
@@ -127,14 +127,14 @@ def standalone(airflow_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str
 @pytest.fixture
 def acl_api_server(standalone: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """A second API server on the same metadata DB with DAG-level permissions
-    (``tests/ui/dag_acl_auth.py``): ``mallory`` may read none of the example's DAGs.
+    (``tests/plugins/dag_acl_auth.py``): ``mallory`` may read none of the example's DAGs.
     ``airflow standalone`` always runs SimpleAuthManager, whose roles are coarse."""
     port = _free_port()
     env = {
         **standalone,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__AUTH_MANAGER": "tests.ui.dag_acl_auth.DagAclAuthManager",
+        "AIRFLOW__CORE__AUTH_MANAGER": "tests.plugins.dag_acl_auth.DagAclAuthManager",
         "AIRFLOW__DASHSCOPE_TESTS__DAG_ACL": json.dumps({"mallory": ["some_other_dag"]}),
     }
     # Started once standalone has migrated the metadata DB (its API server answers).

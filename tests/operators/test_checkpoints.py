@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_dashscope.assets import EXPORTED_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import AirflowFailException, InvalidRequestError
+from airflow_dashscope.lineage.assets import EXPORTED_ALIAS
 from airflow_dashscope.operators import DashScopeExportCheckpointOperator
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute, run_deferred

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_dashscope.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import DeploymentPlan, FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import AirflowFailException, InvalidRequestError
+from airflow_dashscope.lineage.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.operators import DashScopeDeployModelOperator
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 from tests.operators.helpers import defer, execute, run_deferred
@@ -158,7 +158,7 @@ def test_timeout(succeeded_job: FineTuneJob, make_context: Any) -> None:
 
 
 def test_link() -> None:
-    from airflow_dashscope.links import DashScopeDeploymentLink
+    from airflow_dashscope.links.console import DashScopeDeploymentLink
 
     links = DashScopeDeployModelOperator.operator_extra_links
     assert any(isinstance(link, DashScopeDeploymentLink) for link in links)

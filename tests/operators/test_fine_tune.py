@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_dashscope import user_action
-from airflow_dashscope.assets import TRAINED_ALIAS
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import TrainingType
 from airflow_dashscope.emulator.runner import RunningEmulator
@@ -23,8 +21,10 @@ from airflow_dashscope.exceptions import (
     RemoteJobFailedError,
     UnknownModelError,
 )
+from airflow_dashscope.lineage.assets import TRAINED_ALIAS
 from airflow_dashscope.operators import DashScopeFineTuneOperator
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
+from airflow_dashscope.waiting import user_action
 from tests.operators.conftest import HYPER, first_event
 from tests.operators.helpers import defer, execute, run_deferred
 
@@ -337,7 +337,7 @@ def test_wait_for_completion_false_returns_the_new_job(file_id: str, make_contex
 
 
 def test_template_fields_and_links() -> None:
-    from airflow_dashscope.links import DashScopeFineTuneJobLink
+    from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 
     fields = set(DashScopeFineTuneOperator.template_fields)
     assert {"model", "training_file_ids", "hyper_parameters", "job_name"} <= fields

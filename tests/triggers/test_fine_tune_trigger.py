@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from airflow_dashscope import user_action
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
-from airflow_dashscope.waiting import WaitEvent, remote_log_line
+from airflow_dashscope.waiting import WaitEvent, remote_log_line, user_action
 
 from .conftest import finish_job, polled, run_trigger
 

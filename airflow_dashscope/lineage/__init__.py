@@ -1,0 +1,1 @@
+"""What the provider tells Airflow about the models it makes: asset events and OpenLineage."""

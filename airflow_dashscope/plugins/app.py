@@ -1,0 +1,228 @@
+"""The plugin's FastAPI app, mounted by the API server under ``/dashscope``.
+
+Pages (HTML, drawn in Airflow's UI inside an iframe) and their JSON:
+
+* ``task/{dag_id}/{task_id}/{map_index}/{run_id}``: the fine-tune tab of one task instance;
+  ``api/task/...`` its data. The run id comes last (a path) because run ids may hold ``/``,
+  and Airflow 3.1 puts them in the URL unencoded.
+* ``jobs``: the DashScope page (jobs and deployments of readable DAGs); ``api/jobs`` its rows,
+  filterable by ``dag_id`` and ``status``.
+* ``static/{name}``: the pages' script and style, shipped in the package (no CDN).
+
+Every route requires a logged-in user, and every DAG-scoped one read access to the DAG (see
+:mod:`airflow_dashscope.plugins.security`). Answers from DashScope are cached briefly by
+:class:`~airflow_dashscope.plugins.remote.RemoteReader`; the API key never leaves the hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from airflow_dashscope.client.errors import DashScopeError, NotFoundError
+from airflow_dashscope.client.models import Checkpoint, Deployment
+from airflow_dashscope.plugins import records, views
+from airflow_dashscope.plugins.remote import RemoteReader
+from airflow_dashscope.plugins.security import (
+    AuthenticatedUser,
+    ReadableDagIds,
+    can_read_task_instances,
+)
+from airflow_dashscope.waiting.training_log import summarize
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+LIST_LIMIT = 100
+
+
+def _tail(request: Request) -> str:
+    """The page's path below the app's root, raw (still encoded) as the browser sent it."""
+    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    root = request.scope.get("root_path", "")
+    return raw[len(root) :] if root and raw.startswith(root) else request.url.path
+
+
+def _up(request: Request) -> str:
+    """``../`` from the page back to the app's root, counted on the raw path as the browser
+    does, so relative links work under any base URL or proxy prefix."""
+    return "../" * max(0, _tail(request).count("/") - 1)
+
+
+def _map_index(text: str) -> int:
+    """Airflow's UI leaves ``{MAP_INDEX}`` unfilled for a task that is not mapped."""
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def _problem(error: DashScopeError) -> str:
+    """What went wrong remotely, for the page (the client's messages never hold the key)."""
+    return f"{type(error).__name__}: {error}"
+
+
+class DashScopeViews:
+    """The routes, around one :class:`RemoteReader` (tests give one with a shorter cache)."""
+
+    def __init__(self, reader: RemoteReader) -> None:
+        self.reader = reader
+        self.templates = Environment(
+            loader=PackageLoader("airflow_dashscope.plugins", "templates"),
+            autoescape=select_autoescape(["html"]),
+        )
+
+    # --- data ------------------------------------------------------------------------------
+    def task_data(
+        self, session: Any, dag_id: str, run_id: str, task_id: str, map_index: int
+    ) -> dict[str, Any]:
+        record = records.find_task(session, dag_id, run_id, task_id, map_index)
+        if record is None or record.kind != "fine_tune":
+            raise HTTPException(404, "Not a DashScope fine-tune task instance.")
+        job_id = record.remote_id
+        if job_id is None:
+            return {"task": views.task_info(record), "job": None, "refresh_seconds": 3}
+        conn = record.conn_id
+        try:
+            job = self.reader.job(conn, job_id)
+            summary = summarize(self.reader.logs(conn, job_id))
+        except DashScopeError as error:
+            return {"task": views.task_info(record), "job": None, "error": _problem(error)}
+        problems: list[str] = []
+        checkpoints: list[Checkpoint] = []
+        deployments: dict[str, Deployment] = {}
+        try:
+            checkpoints = self.reader.checkpoints(conn, job_id)
+        except DashScopeError as error:
+            problems.append(_problem(error))
+        try:
+            deployments = self.reader.deployments(conn)
+        except DashScopeError as error:
+            problems.append(_problem(error))
+        view = views.job_view(
+            record,
+            job,
+            summary,
+            checkpoints,
+            deployments,
+            records.run_tasks(session, dag_id, run_id),
+            self.reader.console(conn),
+        )
+        view["problems"] = problems
+        return view
+
+    def list_data(
+        self, session: Any, dag_ids: set[str], dag_id: str | None, status: str | None
+    ) -> dict[str, Any]:
+        found = records.recent_tasks(session, dag_ids, dag_id=dag_id, limit=LIST_LIMIT)
+        rows: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for record in found:
+            remote_status, detail = self._remote_status(record, problems)
+            rows.append(views.list_row(record, remote_status, detail))
+        statuses = sorted({row["status"] for row in rows if row["status"]})
+        if status:
+            rows = [row for row in rows if row["status"] == status.upper()]
+        return {
+            "rows": rows,
+            "statuses": statuses,
+            "dag_ids": sorted({r.dag_id for r in found}),
+            "filters": {"dag_id": dag_id, "status": status},
+            "problems": sorted(set(problems)),
+        }
+
+    def _remote_status(
+        self, record: records.TaskRecord, problems: list[str]
+    ) -> tuple[str | None, dict[str, Any]]:
+        remote_id = record.remote_id
+        if remote_id is None:
+            return None, {}
+        try:
+            if record.kind == "fine_tune":
+                job = self.reader.jobs(record.conn_id).get(remote_id)
+                if job is None:
+                    return "NOT FOUND", {}
+                return job.status_name, {
+                    "model": job.finetuned_output,
+                    "billed_tokens": job.usage_tokens,
+                }
+            deployment = self.reader.deployments(record.conn_id).get(remote_id)
+            if deployment is None:
+                return "NOT FOUND", {}
+            return deployment.status_name, {"model": deployment.model_name}
+        except NotFoundError:
+            return "NOT FOUND", {}
+        except DashScopeError as error:
+            problems.append(f"{record.conn_id}: {_problem(error)}")
+            return None, {}
+
+    # --- pages -----------------------------------------------------------------------------
+    def page(self, template: str, request: Request, **context: Any) -> HTMLResponse:
+        html = self.templates.get_template(template).render(up=_up(request), **context)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def create_app(reader: RemoteReader | None = None) -> FastAPI:
+    """The app the plugin mounts (``reader``: a custom cache, for tests)."""
+    app = FastAPI(title="DashScope fine-tuning", docs_url=None, redoc_url=None, openapi_url=None)
+    ui = DashScopeViews(reader or RemoteReader())
+    ti_route = "/{dag_id}/{task_id}/{map_index}/{run_id:path}"
+
+    @app.get("/api/task" + ti_route, dependencies=[can_read_task_instances])
+    def task_api(
+        dag_id: str, task_id: str, map_index: str, run_id: str, session: SessionDep
+    ) -> dict[str, Any]:
+        return ui.task_data(session, dag_id, run_id, task_id, _map_index(map_index))
+
+    @app.get(
+        "/task" + ti_route, dependencies=[can_read_task_instances], response_class=HTMLResponse
+    )
+    def task_page(
+        request: Request,
+        dag_id: str,
+        task_id: str,
+        map_index: str,
+        run_id: str,
+        session: SessionDep,
+    ) -> HTMLResponse:
+        record = records.find_task(session, dag_id, run_id, task_id, _map_index(map_index))
+        if record is None or record.kind != "fine_tune":
+            return ui.page("not_fine_tune.html", request, dag_id=dag_id, task_id=task_id)
+        # The data's URL is this page's, under api/, kept encoded as the browser sent it.
+        return ui.page("task.html", request, api="api" + _tail(request), record=record)
+
+    @app.get("/api/jobs", dependencies=[can_read_task_instances])
+    def jobs_api(
+        dag_ids: ReadableDagIds,
+        session: SessionDep,
+        dag_id: str | None = None,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        return ui.list_data(session, dag_ids, dag_id or None, status or None)
+
+    @app.get("/jobs", dependencies=[can_read_task_instances], response_class=HTMLResponse)
+    def jobs_page(
+        request: Request,
+        dag_ids: ReadableDagIds,
+        session: SessionDep,
+        dag_id: str | None = None,
+        status: str | None = None,
+    ) -> HTMLResponse:
+        data = ui.list_data(session, dag_ids, dag_id or None, status or None)
+        return ui.page("jobs.html", request, **data)
+
+    @app.get("/static/{name}")
+    def static(name: str, user: AuthenticatedUser) -> FileResponse:
+        path = STATIC / name
+        if path.suffix not in STATIC_TYPES or path.parent != STATIC or not path.is_file():
+            raise HTTPException(404, "Not found")
+        return FileResponse(path, media_type=STATIC_TYPES[path.suffix])
+
+    return app
