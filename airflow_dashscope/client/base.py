@@ -11,13 +11,11 @@ import threading
 import httpx
 
 from airflow_dashscope.client import transport
-from airflow_dashscope.client.config import BEIJING_BASE_URL, ClientConfig, Secret
+from airflow_dashscope.client.config import API_KEY_ENV, BEIJING_BASE_URL, ClientConfig, Secret
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.request import ApiRequest
 
 log = logging.getLogger("airflow_dashscope.client")
-
-API_KEY_ENV = "DASHSCOPE_API_KEY"
 
 
 def resolve_config(
