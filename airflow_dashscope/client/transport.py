@@ -116,8 +116,7 @@ def interpret(response: httpx.Response, config: ClientConfig | None = None) -> A
             raise _from(
                 config,
                 UnexpectedAnswerError(
-                    f"DashScope answered HTTP {response.status_code} with a body that is not "
-                    "JSON."
+                    f"DashScope answered HTTP {response.status_code} with a body that is not JSON."
                 ),
             )
         return body
