@@ -195,6 +195,9 @@ class ResourceLimitError(QuotaExceededError):
         "file capacity exceed limit",
         "voice limit exceeded",
         "voice storage limit exceeded",
+        # model-customization-file-management-service.md, an upload's failed_uploads:
+        "out of number",
+        "out of space",
     )
 
     @classmethod
