@@ -16,6 +16,8 @@ operators translate them with :func:`task_error_for`.
 
 from __future__ import annotations
 
+import textwrap
+
 try:  # Airflow >= 3.2: the task SDK owns them
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 except ImportError:  # pragma: no cover - Airflow 3.1
@@ -115,7 +117,8 @@ def is_permanent_job_failure(code: str | None) -> bool:
 def connection_error(error: DashScopeConfigError, conn_id: str) -> DashScopeConnectionError:
     """The task error for a connection that cannot work, saying which one to edit."""
     failure = DashScopeConnectionError(
-        f"Edit the Airflow connection {conn_id!r} (no retry can fix this):\n  {error}"
+        f"Edit the Airflow connection {conn_id!r} (no retry can fix this):\n"
+        + textwrap.indent(str(error), "  ")
     )
     failure.conn_id = conn_id
     return failure
@@ -128,11 +131,8 @@ def task_error_for(error: DashScopeError, doing: str) -> DashScopeTaskError:
     if isinstance(error, DashScopeTaskError):  # already decided (a connection error)
         return error
     where = f" (Airflow connection {error.conn_id!r})" if error.conn_id else ""
-    lines = [f"{doing[:1].upper()}{doing[1:]} failed{where}:"]
-    advice = _advice(error)
-    if advice:
-        lines.append(f"  {advice}")
-    lines.append(f"  {error}")
+    lines = [f"{doing[:1].upper()}{doing[1:]} failed{where}:", *_advice(error)]
+    lines.append(textwrap.indent(str(error), "  "))
     message = "\n".join(lines)
     if error.retryable:
         return DashScopeTaskError(message)
@@ -143,15 +143,15 @@ def task_error_for(error: DashScopeError, doing: str) -> DashScopeTaskError:
     return DashScopeFatalError(message)
 
 
-def _advice(error: DashScopeError) -> str | None:
-    """What to check for the errors a connection's settings cause."""
+def _advice(error: DashScopeError) -> list[str]:
+    """What to check first, for the errors a connection's settings cause (short lines)."""
     conn = f"the Airflow connection {error.conn_id!r}" if error.conn_id else "the connection"
     if isinstance(error, DashScopeTransportError):
-        where = f" ({error.host}:{error.port})" if error.host else ""
-        return (
-            f"Is the service reachable{where}? Check the host of {conn}; for the local "
-            f"emulator: is it running? ({EMULATOR_COMMAND})"
-        )
+        where = f" at {error.host}:{error.port}" if error.host else ""
+        return [
+            f"  Is the service reachable{where}? Check the host of {conn}.",
+            f"  For the local emulator: is it running? {EMULATOR_COMMAND}",
+        ]
     if isinstance(error, (DashScopeConfigError, AuthenticationError)):
-        return f"Edit {conn}."
-    return None
+        return [f"  Edit {conn}."]
+    return []

@@ -70,7 +70,7 @@ def httpx_options(config: ClientConfig) -> dict[str, object]:
 
 def log_retry(request: ApiRequest, error: DashScopeError, delay: float, attempt: int) -> None:
     log.warning(
-        "DashScope %s failed (%s); try %d in %.1fs", request.label, error, attempt + 2, delay
+        "DashScope %s failed; try %d in %.1fs:\n%s", request.label, attempt + 2, delay, error
     )
 
 

@@ -109,7 +109,7 @@ class InvalidParameterError(DashScopeAPIError):
 
 
 class UnsupportedOperationError(DashScopeAPIError):
-    hint = "The resource is not in a state that allows this operation; wait and retry."
+    hint = "The resource is not in a state that allows this operation (see below)."
 
 
 class AuthenticationError(DashScopeAPIError):
