@@ -16,6 +16,8 @@ operators translate them with :func:`task_error_for`.
 
 from __future__ import annotations
 
+import textwrap
+
 try:  # Airflow >= 3.2: the task SDK owns them
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 except ImportError:  # pragma: no cover - Airflow 3.1
@@ -29,13 +31,13 @@ from airflow_dashscope.client.errors import (
     DashScopeAPIError,
     DashScopeConfigError,
     DashScopeError,
-    InvalidParameterError,
-    NotFoundError,
+    DashScopeTransportError,
 )
 
 __all__ = [
     "AirflowException",
     "AirflowFailException",
+    "DashScopeConnectionError",
     "DashScopeFatalError",
     "DashScopeRequestRejectedError",
     "DashScopeTaskError",
@@ -45,6 +47,7 @@ __all__ = [
     "OverBudgetError",
     "RemoteJobFailedError",
     "UnknownModelError",
+    "connection_error",
     "is_permanent_job_failure",
     "task_error_for",
 ]
@@ -59,8 +62,8 @@ PERMANENT_JOB_CODE_PREFIXES = (
     "InvalidModel",
     "ModelNotFound",
 )
-#: HTTP answers to a create that a retry cannot change (429 and 5xx are not here).
-PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
+#: How to start the local emulator, for a connection that cannot reach its host.
+EMULATOR_COMMAND = "python -m airflow_dashscope.emulator --port <port>"
 
 
 class DashScopeTaskError(AirflowException):
@@ -91,8 +94,15 @@ class OverBudgetError(DashScopeFatalError):
     """The estimated billed tokens exceed ``max_billed_tokens``."""
 
 
+class DashScopeConnectionError(InvalidRequestError, DashScopeConfigError):
+    """The Airflow connection cannot work (bad base URL, no key, unknown workspace): only
+    editing it helps, so the task fails at once. Also a ``DashScopeConfigError``, so code
+    that expects the client's configuration error (a trigger, a caller) still catches it."""
+
+
 class DashScopeRequestRejectedError(DashScopeFatalError):
-    """The service refused a create with 400/401/403/404: the request itself must change."""
+    """The service refused the call in a way no retry changes (400/401/403/404, a resource
+    limit, billing): the request, the account or the connection must change."""
 
 
 class RemoteJobFailedError(DashScopeFatalError):
@@ -104,14 +114,44 @@ def is_permanent_job_failure(code: str | None) -> bool:
     return bool(code) and str(code).startswith(PERMANENT_JOB_CODE_PREFIXES)
 
 
+def connection_error(error: DashScopeConfigError, conn_id: str) -> DashScopeConnectionError:
+    """The task error for a connection that cannot work, saying which one to edit."""
+    failure = DashScopeConnectionError(
+        f"Edit the Airflow connection {conn_id!r} (no retry can fix this):\n"
+        + textwrap.indent(str(error), "  ")
+    )
+    failure.conn_id = conn_id
+    return failure
+
+
 def task_error_for(error: DashScopeError, doing: str) -> DashScopeTaskError:
     """The task error for a client error met while ``doing`` something (e.g. "creating the
-    fine-tune job"): fatal for configuration and 400/401/403/404, retryable otherwise."""
-    message = f"{doing[:1].upper()}{doing[1:]} failed: {error}"
+    fine-tune job"). Fatal exactly when ``error.retryable`` is False (the one decision, made in
+    ``client.errors``); the class says why, and the message says what to check first."""
+    if isinstance(error, DashScopeTaskError):  # already decided (a connection error)
+        return error
+    where = f" (Airflow connection {error.conn_id!r})" if error.conn_id else ""
+    lines = [f"{doing[:1].upper()}{doing[1:]} failed{where}:", *_advice(error)]
+    lines.append(textwrap.indent(str(error), "  "))
+    message = "\n".join(lines)
+    if error.retryable:
+        return DashScopeTaskError(message)
     if isinstance(error, DashScopeConfigError):
-        return InvalidRequestError(message)
-    if isinstance(error, (AuthenticationError, InvalidParameterError, NotFoundError)) or (
-        isinstance(error, DashScopeAPIError) and error.status_code in PERMANENT_STATUSES
-    ):
+        return DashScopeConnectionError(message)
+    if isinstance(error, DashScopeAPIError):
         return DashScopeRequestRejectedError(message)
-    return DashScopeTaskError(message)
+    return DashScopeFatalError(message)
+
+
+def _advice(error: DashScopeError) -> list[str]:
+    """What to check first, for the errors a connection's settings cause (short lines)."""
+    conn = f"the Airflow connection {error.conn_id!r}" if error.conn_id else "the connection"
+    if isinstance(error, DashScopeTransportError):
+        where = f" at {error.host}:{error.port}" if error.host else ""
+        return [
+            f"  Is the service reachable{where}? Check the host of {conn}.",
+            f"  For the local emulator: is it running? {EMULATOR_COMMAND}",
+        ]
+    if isinstance(error, (DashScopeConfigError, AuthenticationError)):
+        return [f"  Edit {conn}."]
+    return []

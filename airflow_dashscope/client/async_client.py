@@ -81,7 +81,7 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
             try:
                 async with self._exchange(request) as response:
                     await response.aread()
-                    return transport.interpret(response)
+                    return transport.interpret(response, self.config)
             except DashScopeError as error:
                 delay = transport.retry_delay(self.config, request, error, attempt)
                 if delay is None:
@@ -95,10 +95,10 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         async with self._slots:
             with contextlib.ExitStack() as stack:
                 http_request = self._build(stack, request)
-                with transport.transport_errors():
+                with transport.transport_errors(self.config):
                     response = await self._http.send(http_request, stream=True)
                 try:
-                    with transport.transport_errors():
+                    with transport.transport_errors(self.config):
                         yield response
                 finally:
                     await response.aclose()
@@ -107,7 +107,7 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         async with self._exchange(request) as response:
             if not response.is_success:
                 await response.aread()
-                transport.interpret(response)
+                transport.interpret(response, self.config)
             decoder = sse.SSEDecoder()
             async for line in response.aiter_lines():
                 if (event := decoder.feed(line)) is not None:

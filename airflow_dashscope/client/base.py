@@ -11,13 +11,11 @@ import threading
 import httpx
 
 from airflow_dashscope.client import transport
-from airflow_dashscope.client.config import BEIJING_BASE_URL, ClientConfig, Secret
+from airflow_dashscope.client.config import API_KEY_ENV, BEIJING_BASE_URL, ClientConfig, Secret
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.request import ApiRequest
 
 log = logging.getLogger("airflow_dashscope.client")
-
-API_KEY_ENV = "DASHSCOPE_API_KEY"
 
 
 def resolve_config(
@@ -72,7 +70,7 @@ def httpx_options(config: ClientConfig) -> dict[str, object]:
 
 def log_retry(request: ApiRequest, error: DashScopeError, delay: float, attempt: int) -> None:
     log.warning(
-        "DashScope %s failed (%s); try %d in %.1fs", request.label, error, attempt + 2, delay
+        "DashScope %s failed; try %d in %.1fs:\n%s", request.label, attempt + 2, delay, error
     )
 
 

@@ -20,6 +20,8 @@ INTERNATIONAL_BASE_URL = "https://dashscope-intl.aliyuncs.com/api/v1"
 US_BASE_URL = "https://dashscope-us.aliyuncs.com/api/v1"
 
 WORKSPACE_HEADER = "X-DashScope-WorkSpace"
+#: Where the API key is read from when neither the connection nor the caller gives one.
+API_KEY_ENV = "DASHSCOPE_API_KEY"
 
 #: Canonical region id -> native base URL.
 REGION_ROOTS: dict[str, str] = {
@@ -127,11 +129,14 @@ class ClientConfig:
     #: Seconds an idle pooled connection is kept: longer than the usual poll interval, so a
     #: poll reuses a warm connection instead of paying a new TCP and TLS handshake.
     keepalive_expiry: float = 120.0
+    #: The Airflow connection this configuration was read from (None outside Airflow): the
+    #: client's errors carry it, so a task's message names the connection to check.
+    conn_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.api_key:
             raise DashScopeConfigError(
-                "No DashScope API key: set the connection's password or DASHSCOPE_API_KEY."
+                f"No DashScope API key: set the connection's password or {API_KEY_ENV}."
             )
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

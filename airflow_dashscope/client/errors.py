@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_dashscope.client.retry import RETRYABLE_STATUSES
+#: Statuses whose call can succeed later: throttling and the server-side failures.
+RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
 
 class DashScopeError(Exception):
     """Base of every error this package raises for DashScope calls.
 
     :attr:`retryable` is the one answer to "can the same call succeed later?", read by the
-    client's retry loop, the task, the triggers and the sensors alike. Whether repeating a
-    call is *safe* (a create that may have reached the server) is the transport's question.
+    client's retry loop, the task (``exceptions.task_error_for``), the triggers and the
+    sensors alike. Whether repeating a call is *safe* (a create that may have reached the
+    server) is a separate question, answered by ``client.retry.safe_to_repeat``.
     """
+
+    #: The Airflow connection of the client that met the error (set by the client when it
+    #: knows one), so that the task's message can say which connection to check.
+    conn_id: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -26,7 +32,17 @@ class DashScopeError(Exception):
 
 
 class DashScopeConfigError(DashScopeError, ValueError):
-    """The client is configured in a way that cannot work or would be unsafe."""
+    """The client is configured in a way that cannot work or would be unsafe: only editing
+    the connection (or the client's arguments) fixes it, so it is never retried."""
+
+
+class UnexpectedAnswerError(DashScopeError):
+    """The service answered, but not in the documented shape (a body that is not JSON, an
+    upload answer without the file): a proxy or a passing fault, so worth another try."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
 
 
 class DashScopeTransportError(DashScopeError):
@@ -34,11 +50,16 @@ class DashScopeTransportError(DashScopeError):
 
     ``request_sent`` tells whether the server may have received (and acted on) the request:
     a connect failure is safe to repeat, a read failure after sending is ambiguous.
+    ``host`` and ``port`` name where the request went.
     """
 
-    def __init__(self, message: str, *, request_sent: bool) -> None:
+    def __init__(
+        self, message: str, *, request_sent: bool, host: str = "", port: int | None = None
+    ) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        self.host = host
+        self.port = port
 
     @property
     def retryable(self) -> bool:
@@ -75,9 +96,12 @@ class DashScopeAPIError(DashScopeError):
         return self.status_code in RETRYABLE_STATUSES
 
     def _describe(self) -> str:
-        code = f" {self.code}" if self.code else ""
-        request = f" (request_id={self.request_id})" if self.request_id else ""
-        return f"DashScope HTTP {self.status_code}{code}: {self.message}{request}. {self.hint}"
+        """What to do first, then what the service said, then the ids support asks for, each
+        on its own line: Airflow's log viewer does not wrap long lines."""
+        answer = f"DashScope HTTP {self.status_code}" + (f" {self.code}" if self.code else "")
+        if self.request_id:
+            answer += f" (request_id={self.request_id})"
+        return f"{self.hint}\n  {self.message}\n  {answer}"
 
 
 class InvalidParameterError(DashScopeAPIError):
@@ -85,7 +109,7 @@ class InvalidParameterError(DashScopeAPIError):
 
 
 class UnsupportedOperationError(DashScopeAPIError):
-    hint = "The resource is not in a state that allows this operation; wait and retry."
+    hint = "The resource is not in a state that allows this operation (see below)."
 
 
 class AuthenticationError(DashScopeAPIError):
@@ -114,10 +138,7 @@ class SuffixRequiredError(ConflictError):
 
 
 class ThrottlingError(DashScopeAPIError):
-    hint = (
-        "A platform limit was hit (rate, or at most 20 running-or-succeeded fine-tune jobs); "
-        "retry later or delete jobs you no longer need."
-    )
+    hint = "Throttled by the service: retried with backoff; if it persists, call less often."
 
 
 class RateLimitError(ThrottlingError):
@@ -132,7 +153,7 @@ class QuotaExceededError(ThrottlingError):
 
     The error-code page gives two causes: tokens per second or minute over the model's quota
     (passes with the next window, so retried) and a used-up free quota on a model without
-    pay-as-you-go, or a resource count limit (no retry helps: :attr:`retryable` is False).
+    pay-as-you-go (no retry helps: :attr:`retryable` is False).
     """
 
     hint = (
@@ -140,14 +161,53 @@ class QuotaExceededError(ThrottlingError):
         "the console; an exhausted free quota needs a paid model or plan."
     )
 
-    #: Messages of the page's causes that no waiting can fix.
-    PERMANENT_MARKERS = ("free allocated quota", "free tier", "voice limit", "voice storage")
+    #: Messages of the page's causes that no waiting can fix (count limits are
+    #: :class:`ResourceLimitError`, chosen by ``error_class_for``).
+    PERMANENT_MARKERS = ("free allocated quota", "free tier")
 
     @property
     def retryable(self) -> bool:
         text = self.message.lower()
         permanent = any(marker in text for marker in self.PERMANENT_MARKERS)
         return self.status_code == 429 and not permanent
+
+
+class ResourceLimitError(QuotaExceededError):
+    """429 for a cap on how many resources an account keeps: "Only 20 fine-tune job in running
+    or succeeded allowed per user", "Too many fine-tune job in running" (error-code.md gives
+    both one cause and one remedy: delete what is no longer used), "Upload file number exceed
+    limit" / "Upload file capacity exceed limit" (10000 files, 100 GB) and the voice caps.
+    Time does not free a slot, so no retry helps: :attr:`retryable` is False."""
+
+    hint = (
+        "An account limit on how many resources exist was reached (named below); no retry "
+        "helps. Delete what is no longer needed (old fine-tune jobs and their models, "
+        "uploaded files), e.g. with DashScopeDeleteFineTuneOperator or "
+        "DashScopeDeleteFileOperator in a retention DAG, or ask Alibaba Cloud for a higher "
+        "limit."
+    )
+
+    #: Lower-case fragments of the documented count and size limit messages.
+    MARKERS = (
+        "allowed per user",
+        "too many fine-tune job",
+        "file number exceed limit",
+        "file capacity exceed limit",
+        "voice limit exceeded",
+        "voice storage limit exceeded",
+        # model-customization-file-management-service.md, an upload's failed_uploads:
+        "out of number",
+        "out of space",
+    )
+
+    @classmethod
+    def matches(cls, message: str) -> bool:
+        text = message.lower()
+        return any(marker in text for marker in cls.MARKERS)
+
+    @property
+    def retryable(self) -> bool:
+        return False
 
 
 class BillingError(DashScopeAPIError):
@@ -232,10 +292,14 @@ _BY_STATUS: dict[int, type[DashScopeAPIError]] = {
 def error_class_for(
     status_code: int, code: str | None, message: str = ""
 ) -> type[DashScopeAPIError]:
-    """The exception class for an error answer: by code (and its prefix), else by status."""
+    """The exception class for an error answer: by code (and its prefix), else by status;
+    an answer naming a count or size limit is a :class:`ResourceLimitError` whatever its
+    code (the page does not give every such limit's status)."""
     cls = _by_code(code) or _by_status(status_code)
     if cls is ConflictError and "suffix" in message.lower():
         return SuffixRequiredError
+    if ResourceLimitError.matches(message):
+        return ResourceLimitError
     return cls
 
 

@@ -54,9 +54,9 @@ def wire_value(value: Any) -> Any:
 
 @runtime_checkable
 class Openable(Protocol):
-    """Anything with ``open("rb")``, such as Airflow's ``ObjectStoragePath``."""
-
-    name: str
+    """Anything with ``open("rb")``, such as ``pathlib.Path`` or Airflow's
+    ``ObjectStoragePath`` (whose ``fspath`` may be a URL, not a file): what an upload and
+    the training-data validator both read from."""
 
     def open(self, mode: str = ...) -> Any: ...
 

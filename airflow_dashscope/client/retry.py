@@ -1,8 +1,9 @@
 """The retry policy: pure decisions, shared by the sync and the async client.
 
-Only calls that are safe to repeat are retried blindly. A create whose request may have
-reached the server (sent, then no answer or a 5xx) is never repeated here: its flow
-reconciles first (see ``endpoints.creates``).
+A call is tried again only when two separate answers are yes: *can* it succeed later (the
+error's ``retryable``, decided once in ``client.errors``) and is it *safe* to send again
+(:func:`safe_to_repeat`). A create whose request may have reached the server (sent, then no
+answer or a 5xx) is never repeated here: its flow reconciles first (``endpoints.creates``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: Statuses worth another try: throttling and the server-side failures.
-RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+from airflow_dashscope.client.errors import (
+    DashScopeAPIError,
+    DashScopeError,
+    DashScopeTransportError,
+)
 
 #: Statuses that prove the server did not act on the request (safe to repeat a create).
 NOT_PROCESSED_STATUSES: frozenset[int] = frozenset({429})
@@ -45,14 +49,22 @@ class RetryPolicy:
         return self.backoff_delay(attempt)
 
 
-def should_retry_status(status_code: int, *, idempotent: bool) -> bool:
+def safe_to_repeat(error: DashScopeError, *, idempotent: bool) -> bool:
+    """Sending the call again cannot do twice what it asked: it is idempotent, or the error
+    proves the server did not act on it (never sent, or an answer that it was not
+    processed). Says nothing about whether a retry can succeed: that is ``retryable``."""
     if idempotent:
-        return status_code in RETRYABLE_STATUSES
-    return status_code in NOT_PROCESSED_STATUSES
+        return True
+    if isinstance(error, DashScopeTransportError):
+        return not error.request_sent
+    if isinstance(error, DashScopeAPIError):
+        return error.status_code in NOT_PROCESSED_STATUSES
+    return False
 
 
-def should_retry_transport(*, request_sent: bool, idempotent: bool) -> bool:
-    return idempotent or not request_sent
+def should_retry(error: DashScopeError, *, idempotent: bool) -> bool:
+    """Try the call again: it can succeed later and repeating it is safe."""
+    return error.retryable and safe_to_repeat(error, idempotent=idempotent)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:

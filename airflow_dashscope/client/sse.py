@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client.errors import UnexpectedAnswerError
 from airflow_dashscope.client.models import ChatCompletion, GenerationResult
 from airflow_dashscope.client.transport import api_error
 
@@ -68,7 +68,8 @@ def _payload(event: ServerSentEvent) -> Any:
     try:
         return json.loads(event.data)
     except json.JSONDecodeError as exc:
-        raise DashScopeError(f"DashScope sent a stream event that is not JSON: {exc}") from exc
+        message = f"DashScope sent a stream event that is not JSON: {exc}"
+        raise UnexpectedAnswerError(message) from exc
 
 
 def generation_chunk(event: ServerSentEvent) -> GenerationResult:

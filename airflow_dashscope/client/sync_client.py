@@ -75,7 +75,7 @@ class DashScopeClient(ClientBase, DashScopeAPI):
             try:
                 with self._exchange(request) as response:
                     response.read()
-                    return transport.interpret(response)
+                    return transport.interpret(response, self.config)
             except DashScopeError as error:
                 delay = transport.retry_delay(self.config, request, error, attempt)
                 if delay is None:
@@ -88,10 +88,10 @@ class DashScopeClient(ClientBase, DashScopeAPI):
     def _exchange(self, request: ApiRequest) -> Iterator[httpx.Response]:
         with contextlib.ExitStack() as stack:
             http_request = self._build(stack, request)
-            with transport.transport_errors():
+            with transport.transport_errors(self.config):
                 response = self._http.send(http_request, stream=True)
             try:
-                with transport.transport_errors():
+                with transport.transport_errors(self.config):
                     yield response
             finally:
                 response.close()
@@ -100,7 +100,7 @@ class DashScopeClient(ClientBase, DashScopeAPI):
         with self._exchange(request) as response:
             if not response.is_success:
                 response.read()
-                transport.interpret(response)
+                transport.interpret(response, self.config)
             decoder = sse.SSEDecoder()
             for line in response.iter_lines():
                 if (event := decoder.feed(line)) is not None:

@@ -19,15 +19,12 @@ from airflow_dashscope.client.errors import (
     DashScopeAPIError,
     DashScopeError,
     DashScopeTransportError,
+    UnexpectedAnswerError,
     WorkspaceNotFoundError,
     error_class_for,
 )
 from airflow_dashscope.client.request import ApiRequest
-from airflow_dashscope.client.retry import (
-    parse_retry_after,
-    should_retry_status,
-    should_retry_transport,
-)
+from airflow_dashscope.client.retry import parse_retry_after, should_retry
 
 
 def request_url(config: ClientConfig, request: ApiRequest) -> str:
@@ -110,41 +107,68 @@ def _under_api_root(path: str) -> bool:
     return any(root in path for root in API_ROOTS)
 
 
-def interpret(response: httpx.Response) -> Any:
-    """The decoded body of a success; raises the matching :class:`DashScopeAPIError` otherwise."""
+def interpret(response: httpx.Response, config: ClientConfig | None = None) -> Any:
+    """The decoded body of a success; raises the matching :class:`DashScopeAPIError` otherwise
+    (naming ``config``'s Airflow connection, when it has one)."""
     body = decode_body(response)
     if response.is_success:
         if body is None and response.content:
-            raise DashScopeError(
-                f"DashScope answered HTTP {response.status_code} with a body that is not JSON."
+            raise _from(
+                config,
+                UnexpectedAnswerError(
+                    f"DashScope answered HTTP {response.status_code} with a body that is not JSON."
+                ),
             )
         return body
-    raise api_error(
-        response.status_code, response.headers, body, response.text, request=response.request
+    raise _from(
+        config,
+        api_error(
+            response.status_code, response.headers, body, response.text, request=response.request
+        ),
     )
 
 
+def _from(config: ClientConfig | None, error: DashScopeError) -> DashScopeError:
+    """``error``, marked with the Airflow connection of the client that met it."""
+    if config is not None and config.conn_id:
+        error.conn_id = config.conn_id
+    return error
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def transport_error(exc: httpx.TransportError) -> DashScopeTransportError:
-    """Wrap an httpx failure, telling whether the server may have seen the request."""
+    """Wrap an httpx failure, naming the host and port it could not reach and telling
+    whether the server may have seen the request."""
     not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     kind = type(exc).__name__
-    where = f" ({exc.request.method} {exc.request.url.path})" if _has_request(exc) else ""
+    host, port, call = "", None, ""
+    if _has_request(exc):
+        url = exc.request.url
+        host, port = url.host, url.port or DEFAULT_PORTS.get(url.scheme)
+        call = f"\n  {exc.request.method} {url.path}"
+    where = f" at {host}:{port}" if host else ""
+    answer = "the request was not sent" if not_sent else "no answer to the request"
     error = DashScopeTransportError(
-        f"DashScope request failed without an answer{where}: {kind}: {exc}",
+        f"Cannot reach DashScope{where} ({answer}): {kind}: {exc}{call}",
         request_sent=not not_sent,
+        host=host,
+        port=port,
     )
     error.__cause__ = exc
     return error
 
 
 @contextlib.contextmanager
-def transport_errors() -> Iterator[None]:
+def transport_errors(config: ClientConfig | None = None) -> Iterator[None]:
     """httpx failures inside the block raised as :func:`transport_error` (sync and async
-    clients alike: the block holds the send, or the read of the answer)."""
+    clients alike: the block holds the send, or the read of the answer), marked with
+    ``config``'s Airflow connection."""
     try:
         yield
     except httpx.TransportError as exc:
-        raise transport_error(exc) from exc
+        raise _from(config, transport_error(exc)) from exc
 
 
 def _has_request(exc: httpx.TransportError) -> bool:
@@ -155,23 +179,11 @@ def _has_request(exc: httpx.TransportError) -> bool:
     return True
 
 
-def should_retry(request: ApiRequest, error: DashScopeError) -> bool:
-    if isinstance(error, DashScopeTransportError):
-        return should_retry_transport(
-            request_sent=error.request_sent, idempotent=request.idempotent
-        )
-    if isinstance(error, DashScopeAPIError):
-        if not error.retryable:
-            return False
-        return should_retry_status(error.status_code, idempotent=request.idempotent)
-    return False
-
-
 def retry_delay(
     config: ClientConfig, request: ApiRequest, error: DashScopeError, attempt: int
 ) -> float | None:
     """Seconds to wait before trying ``request`` again, or None to raise ``error`` now."""
-    if not should_retry(request, error):
+    if not should_retry(error, idempotent=request.idempotent):
         return None
     retry_after = error.retry_after if isinstance(error, DashScopeAPIError) else None
     return config.retry.delay(attempt, retry_after)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from airflow_dashscope.client.config import (
+    API_KEY_ENV,
     BEIJING_BASE_URL,
     ClientConfig,
     Secret,
@@ -31,7 +32,6 @@ from airflow_dashscope.client.errors import DashScopeConfigError
 from airflow_dashscope.client.retry import RetryPolicy
 from airflow_dashscope.hooks import defaults
 
-API_KEY_ENV = "DASHSCOPE_API_KEY"
 #: The extras the connection reads; any other key is reported as a likely typo.
 KNOWN_EXTRAS = (
     "workspace",
@@ -169,4 +169,5 @@ def client_config_from(
         retry=RetryPolicy(max_retries=max_retries),
         allow_insecure_http=_as_bool(_extra(extras, "allow_insecure_http")),
         max_connections=max_connections,
+        conn_id=conn.conn_id,
     )

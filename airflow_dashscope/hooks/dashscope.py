@@ -115,16 +115,25 @@ class DashScopeHook(BaseHook):
         return widgets
 
     def client_config(self) -> ClientConfig:
-        from airflow_dashscope.hooks.connection import client_config_from
-
+        """The connection's client configuration; a connection that cannot work raises
+        :class:`~airflow_dashscope.exceptions.DashScopeConnectionError` (the task fails at
+        once, naming the connection to edit) on every path, since all build it here."""
         conn: ConnectionLike = self.get_connection(self.dashscope_conn_id)
-        return _mask(client_config_from(conn))
+        return _mask(self._config_of(conn))
 
     async def aclient_config(self) -> ClientConfig:
+        conn: ConnectionLike = await self.aget_connection(self.dashscope_conn_id)
+        return await _amask(self._config_of(conn))
+
+    def _config_of(self, conn: ConnectionLike) -> ClientConfig:
+        from airflow_dashscope.client.errors import DashScopeConfigError
+        from airflow_dashscope.exceptions import connection_error
         from airflow_dashscope.hooks.connection import client_config_from
 
-        conn: ConnectionLike = await self.aget_connection(self.dashscope_conn_id)
-        return await _amask(client_config_from(conn))
+        try:
+            return client_config_from(conn)
+        except DashScopeConfigError as error:
+            raise connection_error(error, self.dashscope_conn_id) from error
 
     @cached_property
     def client(self) -> DashScopeClient:

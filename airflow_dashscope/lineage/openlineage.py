@@ -34,14 +34,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from airflow_dashscope.checks.ids import as_id_list
+from airflow_dashscope.lineage.assets import DEFAULT_WORKSPACE, SCHEME
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.openlineage.facet import Dataset
     from airflow.providers.openlineage.extractors import OperatorLineage
 
 log = logging.getLogger(__name__)
-
-SCHEME = "dashscope"
-DEFAULT_WORKSPACE = "default"
 
 
 @dataclass(frozen=True)
@@ -63,18 +63,10 @@ def _dataset(workspace: str | None, kind: str, resource_id: Any) -> LineageDatas
     return LineageDataset(namespace(workspace), f"{kind}/{resource_id}")
 
 
-def _ids(value: str | Sequence[str] | None) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value if item]
-
-
 def file_datasets(
     workspace: str | None, file_ids: str | Sequence[str] | None
 ) -> list[LineageDataset]:
-    return [_dataset(workspace, "files", file_id) for file_id in _ids(file_ids)]
+    return [_dataset(workspace, "files", file_id) for file_id in as_id_list(file_ids)]
 
 
 def model_dataset(workspace: str | None, model: str) -> LineageDataset:

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks import catalog
+from airflow_dashscope.checks.budget import check_budget
+from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
-    OverBudgetError,
 )
 from airflow_dashscope.lineage.openlineage import UploadLineage
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.fine_tune import enum_value, known_model
+from airflow_dashscope.operators.fine_tune import enum_value
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -124,19 +125,11 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
                 f"the same):\n{report.summary()}"
             )
         self.log.info("Training data checked:\n%s", report.summary())
-        billed = report.stats.estimated_billed_tokens
-        if billed is not None:
-            self.log.info("Estimated billed tokens: %d (x%d epochs).", billed, n_epochs)
-        limit = as_number(self.max_billed_tokens)
-        if limit is not None:
-            if billed is None:
-                raise InvalidRequestError("max_billed_tokens needs n_epochs to estimate the cost")
-            if billed > limit:
-                raise OverBudgetError(
-                    f"The estimated billed tokens ({billed}) exceed max_billed_tokens "
-                    f"({limit}): fewer epochs or less data."
-                )
-        return int(report.stats.estimated_tokens)
+        tokens = int(report.stats.estimated_tokens)
+        estimate = check_budget(tokens, n_epochs, self.max_billed_tokens)
+        if estimate is not None:
+            self.log.info("Estimated billed tokens: %s.", estimate)
+        return tokens
 
     def check_model(self) -> None:
         """A base model supporting the training type, or an earlier job's output."""
@@ -150,11 +143,6 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
                 )
             return
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
-
-        def deployable() -> list[str]:
-            models = self.calling(
-                "listing the deployable models", self.client.list_deployable_models
-            )
-            return [item.model_name for item in models]
-
-        known_model(model, self.training_type, jobs, region=region, deployable=deployable)
+        known_model(
+            model, self.training_type, jobs, region=region, deployable=deployable_lookup(self)
+        )

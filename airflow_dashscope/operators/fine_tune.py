@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks import catalog
+from airflow_dashscope.checks.budget import check_budget
+from airflow_dashscope.checks.ids import as_id_list
+from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import (
     JobParameterError,
-    as_number,
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
@@ -16,9 +18,7 @@ from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperation
 from airflow_dashscope.exceptions import (
     DashScopeWaitError,
     InvalidRequestError,
-    OverBudgetError,
     RemoteJobFailedError,
-    UnknownModelError,
     is_permanent_job_failure,
 )
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
@@ -45,15 +45,6 @@ if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG p
     from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 
 
-def as_id_list(value: str | Sequence[str] | None) -> list[str]:
-    """One id (e.g. an upload task's ``.output``) or several, as a list."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
-
-
 def enum_value(value: Any) -> Any:
     """``TrainingType.SFT`` -> ``"sft"``: the public enums are accepted, their values sent."""
     return getattr(value, "value", value)
@@ -70,34 +61,6 @@ def billed_tokens(usage: Any) -> int | None:
             if isinstance(usage.get(key), int):
                 return int(usage[key])
     return None
-
-
-def known_model(
-    model: str,
-    training_type: str,
-    jobs: list[FineTuneJob],
-    *,
-    region: str | None = None,
-    deployable: Callable[[], list[str]] = list,
-) -> FineTuneJob | None:
-    """None for a base model of the region's table (or a region no page documents, where
-    nothing can be refused) or a model the service lists as deployable; the earlier
-    SUCCEEDED job whose output ``model`` is; raises :class:`UnknownModelError` (naming the
-    base models for ``training_type``) otherwise. ``deployable`` is asked last, and only for
-    a model found nowhere else."""
-    if not catalog.is_documented_region(region) or catalog.is_known_base_model(model, region):
-        return None
-    for job in jobs:
-        if job.finetuned_output == model and job.status_name == "SUCCEEDED":
-            return job
-    if model in deployable():
-        return None
-    supported = ", ".join(catalog.models_supporting(training_type, region))
-    raise UnknownModelError(
-        f"Model {model!r} is neither a base model that supports {training_type} nor the "
-        f"output of a SUCCEEDED fine-tune job of this workspace. Base models for "
-        f"{training_type}: {supported or 'none'}."
-    )
 
 
 #: Keys of the task's return value (the full job object stays in the task log).
@@ -262,30 +225,11 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def check_budget(self) -> int | None:
         """Log the estimated billed tokens; fail when they exceed ``max_billed_tokens``."""
-        tokens = self.training_tokens
-        if isinstance(tokens, (list, tuple)):
-            tokens = sum(int(as_number(t)) for t in tokens if t is not None) or None
-        tokens = as_number(tokens)
-        epochs = as_number((self.hyper_parameters or {}).get("n_epochs"))
-        estimate = tokens * epochs if isinstance(tokens, int) and isinstance(epochs, int) else None
-        limit = as_number(self.max_billed_tokens)
-        if limit is not None and not isinstance(limit, (int, float)):
-            raise InvalidRequestError(f"max_billed_tokens must be a number, got {limit!r}")
+        epochs = (self.hyper_parameters or {}).get("n_epochs")
+        estimate = check_budget(self.training_tokens, epochs, self.max_billed_tokens)
         if estimate is not None:
-            self.log.info(
-                "Estimated billed tokens: %d (%d tokens x %d epochs).", estimate, tokens, epochs
-            )
-        if limit is not None and estimate is None:
-            raise InvalidRequestError(
-                "max_billed_tokens needs the data's size: pass training_tokens (the upload's "
-                'upload.output["training_tokens"]) and hyper_parameters.n_epochs.'
-            )
-        if limit is not None and estimate is not None and estimate > limit:
-            raise OverBudgetError(
-                f"The estimated billed tokens ({estimate} = {tokens} tokens x {epochs} "
-                f"epochs) exceed max_billed_tokens ({limit}): fewer epochs or less data."
-            )
-        return estimate
+            self.log.info("Estimated billed tokens: %s.", estimate)
+        return None if estimate is None else estimate.total
 
     def check_model(self, jobs: list[FineTuneJob]) -> None:
         """The model is a base model, or the output of an earlier SUCCEEDED job (then that
@@ -314,8 +258,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             raise InvalidRequestError(f"Invalid fine-tune request: {error}") from error
 
     def deployable_models(self) -> list[str]:
-        models = self.calling("listing the deployable models", self.client.list_deployable_models)
-        return [item.model_name for item in models]
+        return deployable_lookup(self)()
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""

@@ -8,9 +8,10 @@ Airflow. A name ending in ``.zip`` is a Qwen-VL package; other files are JSONL.
 from __future__ import annotations
 
 import os
-from typing import IO, Protocol, runtime_checkable
+from typing import IO
 
 from airflow_dashscope.checks import catalog
+from airflow_dashscope.client.request import Openable
 from airflow_dashscope.training_data.cpt import check_cpt_example
 from airflow_dashscope.training_data.dpo import DpoExampleCheck
 from airflow_dashscope.training_data.report import ProblemCollector, ValidationReport
@@ -24,11 +25,6 @@ from airflow_dashscope.training_data.zip_package import check_vl_package
 MAX_UPLOAD_BYTES = 300 * 1024**2
 SFT_TYPES = frozenset({"sft", "efficient_sft"})
 DPO_TYPES = frozenset({"dpo_full", "dpo_lora"})
-
-
-@runtime_checkable
-class Openable(Protocol):
-    def open(self, mode: str = ...) -> IO[bytes]: ...
 
 
 TrainingFile = str | os.PathLike[str] | Openable

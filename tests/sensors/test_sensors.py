@@ -80,7 +80,7 @@ def test_transient_errors_are_not_yet_and_permanent_ones_fail(
     sensor = DashScopeFineTuneJobSensor(task_id="s", job_id=job.job_id)
     assert sensor.poke(context()) is False
     assert isinstance(sensor.poke(context()), PokeReturnValue)
-    with pytest.raises(DashScopeWaitError, match=r"ft-0000.*NotFound"):
+    with pytest.raises(DashScopeWaitError, match=r"(?s)ft-0000.*NotFound"):
         DashScopeFineTuneJobSensor(task_id="x", job_id="ft-0000").poke(context())
 
 

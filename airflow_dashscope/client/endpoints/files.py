@@ -7,7 +7,11 @@ from typing import Any
 
 from airflow_dashscope.client.endpoints.creates import create_once
 from airflow_dashscope.client.endpoints.paging import every_page
-from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.client.errors import (
+    DashScopeError,
+    ResourceLimitError,
+    UnexpectedAnswerError,
+)
 from airflow_dashscope.client.models import DashScopeFile, FilePage, UploadedFile, UploadResult
 from airflow_dashscope.client.request import (
     ApiRequest,
@@ -28,7 +32,10 @@ class UploadFailedError(DashScopeError):
     """The service accepted the request but refused the file (``failed_uploads``)."""
 
     def __init__(self, name: str | None, code: str | None, message: str | None) -> None:
-        super().__init__(f"DashScope refused the upload of {name!r}: {code}: {message}")
+        refused = f"DashScope refused the upload of {name!r}: {code}: {message}"
+        if ResourceLimitError.matches(message or ""):  # the file count or storage limit
+            refused = f"{ResourceLimitError.hint}\n  {refused}"
+        super().__init__(refused)
         self.name = name
         self.code = code
 
@@ -121,7 +128,7 @@ def upload_file(
         failed = result.failed_uploads[0]
         raise UploadFailedError(failed.name, failed.code, failed.message)
     if not result.uploaded_files:
-        raise DashScopeError("DashScope answered the upload with no uploaded file.")
+        raise UnexpectedAnswerError("DashScope answered the upload with no uploaded file.")
     return result.uploaded_files[0].file_id
 
 
