@@ -2,8 +2,8 @@
 
 Waiting happens in one of two places with the same outcome: in the triggerer
 (``deferrable=True``: the operator defers to the resource's trigger and resumes in
-``execute_complete``) or on the worker (``deferrable=False``: :meth:`wait_on_worker` runs
-that same trigger's polling loop on a short-lived event loop). Both end in a
+``execute_complete``) or on the worker (``deferrable=False``: :meth:`wait_on_worker` drives
+that same trigger's wait flow with the hook's blocking client, no event loop). Both end in a
 :class:`~airflow_dashscope.waiting.WaitEvent` that :meth:`DashScopeWaitingOperator.finish`
 turns into a return value or a task failure, so the two modes cannot drift apart.
 
@@ -19,7 +19,6 @@ not a key inside the return value); nothing else becomes its own XCom row.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -224,17 +223,12 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     def wait_on_worker(
         self, resource_id: str, end_time: float | None, log_offset: int
     ) -> WaitEvent:
-        """Wait on the worker with the trigger's own polling loop, so both modes decide (and
-        log) alike: one definition of how to wait, run here on a short-lived event loop."""
+        """Wait on the worker through the trigger's own wait flow, driven here with the hook's
+        blocking client: both modes decide (and log) alike, with no event loop on the worker."""
+        from airflow_dashscope.waiting.drive import run_sync
+
         trigger = self.trigger_for(resource_id, end_time=end_time, log_offset=log_offset)
-        return asyncio.run(self._wait_with(trigger))
-
-    async def _wait_with(self, trigger: DashScopeBaseTrigger) -> WaitEvent:
-
-        from airflow_dashscope.client import AsyncDashScopeClient
-
-        async with AsyncDashScopeClient(self.hook.client_config()) as client:
-            return await trigger.wait(client)
+        return run_sync(trigger.wait_steps(), self.client)
 
     def finish(self, context: Context, event: WaitEvent, **resumed: Any) -> dict[str, Any]:
         """The task's end, the same whichever side waited (or if nothing had to wait)."""

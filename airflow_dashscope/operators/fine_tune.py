@@ -194,7 +194,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         if self.deferrable:
             # The trigger reads (and keeps up to date) how much of the remote log was shown;
             # recording the start here spares every deferral a "not found" lookup.
-            from airflow_dashscope.triggers.progress import LOG_OFFSET_KEY
+            from airflow_dashscope.waiting.progress import LOG_OFFSET_KEY
 
             context["ti"].xcom_push(key=LOG_OFFSET_KEY, value=0)
         return self.wait(context, job.job_id, resumed=resumed)

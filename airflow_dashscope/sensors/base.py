@@ -1,12 +1,11 @@
-"""What every DashScope sensor shares: poke, reschedule and deferrable modes over one trigger.
+"""What every DashScope sensor shares: poke, reschedule and deferrable modes over one watch.
 
 A sensor does not re-implement how to look at its resource: it builds the matching trigger
-and, on each poke, runs that trigger's single :meth:`poll
-<airflow_dashscope.triggers.base.DashScopeBaseTrigger.poll>`. In poke mode one event loop and
-one async client (with its warm connection) serve every poke of a run, instead of a new
-client, TLS context and loop per poke (18-21 ms CPU each, against about 1 ms reused).
-So poke/reschedule mode and deferrable mode classify with the same code (``waiting.py``), and
-both end through :meth:`DashScopeBaseSensor.complete`, which turns a
+(the deferrable mode's) and, on each poke, drives one look of that trigger's watch
+(``waiting/polling.py``: :func:`~airflow_dashscope.waiting.polling.look_steps`) with the
+blocking client of its hook. The pokes of one run share that client and its warm
+connection (a poke outside ``execute`` gets its own, closed after it). Every mode ends
+through :meth:`DashScopeBaseSensor.complete`, which turns a
 :class:`~airflow_dashscope.waiting.WaitEvent` into the object dict (success) or a clear error.
 
 Transient failures of a poke (no answer, 429, 5xx) count as "not yet": the sensor's
@@ -15,62 +14,30 @@ Transient failures of a poke (no answer, 429, 5xx) count as "not yet": the senso
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from abc import abstractmethod
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.compat import AirflowSensorTimeout
 from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
-from airflow_dashscope.waiting import WaitEvent, deadline, is_transient
+from airflow_dashscope.waiting import WaitEvent, deadline
+from airflow_dashscope.waiting.drive import run_sync
+from airflow_dashscope.waiting.polling import look_steps
 
 if TYPE_CHECKING:  # the client and triggers load when a task runs, not at DAG parse
-    from airflow_dashscope.client import AsyncDashScopeClient
+    from airflow_dashscope.client import DashScopeClient
     from airflow_dashscope.triggers.base import DashScopeBaseTrigger
-
-try:  # Airflow >= 3.2 moved them to the Task SDK
-    from airflow.sdk.exceptions import AirflowSensorTimeout
-except ImportError:  # pragma: no cover - Airflow 3.1
-    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[no-redef]
+    from airflow_dashscope.waiting.watches import Watch
 
 __all__ = ["DashScopeBaseSensor", "DashScopeWaitError"]
-
-T = TypeVar("T")
-DEFAULT_CONN_ID = DashScopeHook.default_conn_name
-
-
-class _PokeSession:
-    """An event loop and an async client kept for the pokes of one sensor run."""
-
-    def __init__(self, conn_id: str) -> None:
-        self._conn_id = conn_id
-        self._loop = asyncio.new_event_loop()
-        self._client: AsyncDashScopeClient | None = None
-
-    def client(self) -> AsyncDashScopeClient:
-        if self._client is None:
-            from airflow_dashscope.client import AsyncDashScopeClient
-
-            self._client = AsyncDashScopeClient(DashScopeHook(self._conn_id).client_config())
-        return self._client
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        return self._loop.run_until_complete(work)
-
-    def close(self) -> None:
-        try:
-            if self._client is not None:
-                self.run(self._client.aclose())
-            self.run(self._loop.shutdown_asyncgens())
-        finally:
-            self._loop.close()
 
 
 class DashScopeBaseSensor(BaseSensorOperator):
@@ -92,7 +59,7 @@ class DashScopeBaseSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        dashscope_conn_id: str = DEFAULT_CONN_ID,
+        dashscope_conn_id: str = DashScopeHook.default_conn_name,
         deferrable: bool | None = None,
         poke_interval: float | timedelta | None = None,
         max_consecutive_errors: int = 5,
@@ -104,16 +71,20 @@ class DashScopeBaseSensor(BaseSensorOperator):
         self.dashscope_conn_id = dashscope_conn_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.max_consecutive_errors = max_consecutive_errors
-        self._session: _PokeSession | None = None
+        self._in_session = False
 
     @abstractmethod
     def make_trigger(self, end_time: float | None) -> DashScopeBaseTrigger:
         """The trigger that waits for this sensor's resource."""
 
     @cached_property
-    def _poller(self) -> DashScopeBaseTrigger:
+    def _watch(self) -> Watch:
         # Kept across pokes in poke mode, so the fine-tune log is followed incrementally.
-        return self.make_trigger(None)
+        return self.make_trigger(None).make_watch(self.log)
+
+    @cached_property
+    def hook(self) -> DashScopeHook:
+        return DashScopeHook(self.dashscope_conn_id)
 
     def common_trigger_kwargs(self, end_time: float | None) -> dict[str, Any]:
         return {
@@ -123,43 +94,35 @@ class DashScopeBaseSensor(BaseSensorOperator):
             "max_consecutive_errors": self.max_consecutive_errors,
         }
 
-    async def _look(self, client: AsyncDashScopeClient) -> WaitEvent | None:
-        """One poll through the trigger; None while pending or after a transient error."""
-        trigger = self._poller
-        try:
-            seen = await trigger.poll(client)
-        except DashScopeError as error:
-            if not is_transient(error):
-                raise DashScopeWaitError(f"Cannot look at {trigger.describe()}: {error}") from error
-            self.log.warning("Looking at %s failed, will look again: %s", trigger.describe(), error)
-            return None
-        self.log.info("%s is %s", trigger.describe(), seen.status)
-        if seen.outcome == "pending":
-            return None
-        return trigger.event(seen.outcome, trigger.outcome_message(seen), seen)
-
     @contextlib.contextmanager
-    def _poke_session(self) -> Iterator[_PokeSession]:
-        """The pokes inside share one loop and client (a poke outside ``execute`` gets its own)."""
-        if self._session is not None:
-            yield self._session
+    def _session(self) -> Iterator[DashScopeClient]:
+        """The pokes inside share the hook's client, closed when the outermost session ends."""
+        if self._in_session:
+            yield self.hook.get_conn()
             return
-        self._session = _PokeSession(self.dashscope_conn_id)
+        self._in_session = True
         try:
-            yield self._session
+            yield self.hook.get_conn()
         finally:
-            session, self._session = self._session, None
-            session.close()
+            self._in_session = False
+            self.hook.close()
+
+    def look(self, client: DashScopeClient) -> WaitEvent | None:
+        """One look; None while pending or after a transient error."""
+        try:
+            return run_sync(look_steps(self._watch), client)
+        except DashScopeError as error:
+            raise DashScopeWaitError(f"Cannot look at {self._watch.describe()}: {error}") from error
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        with self._poke_session() as session:
-            event = session.run(self._look(session.client()))
+        with self._session() as client:
+            event = self.look(client)
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.complete(event))
 
     def execute(self, context: Any) -> Any:
-        with self._poke_session():
+        with self._session():
             if not self.deferrable:
                 return super().execute(context)
             done = self.poke(context)

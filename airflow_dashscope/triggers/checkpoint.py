@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_dashscope.client import AsyncDashScopeClient
-from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
-from airflow_dashscope.waiting import checkpoint_matches, classify_checkpoint
+from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger
+from airflow_dashscope.waiting.watches import CheckpointWatch
 
 
 class DashScopeCheckpointTrigger(DashScopeBaseTrigger):
@@ -16,9 +15,6 @@ class DashScopeCheckpointTrigger(DashScopeBaseTrigger):
     A checkpoint missing from the list is awaited while the job may still save it; once the
     job is finished without it the wait fails (a typo would otherwise wait until the deadline).
     """
-
-    resource = "checkpoint"
-    noun = "checkpoint"
 
     def __init__(
         self,
@@ -39,26 +35,8 @@ class DashScopeCheckpointTrigger(DashScopeBaseTrigger):
         self.job_id = job_id
         self.checkpoint = checkpoint
 
-    @property
-    def resource_id(self) -> str:
-        return f"{self.job_id}/{self.checkpoint}"
-
     def resource_kwargs(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "checkpoint": self.checkpoint}
 
-    async def poll(self, client: AsyncDashScopeClient) -> Observation:
-        checkpoints = await client.list_checkpoints(self.job_id)
-        for item in checkpoints:
-            if checkpoint_matches(item, self.checkpoint):
-                return Observation(item.status_name, classify_checkpoint(item), item.to_dict())
-        job = await client.get_fine_tune(self.job_id)
-        if not job.is_terminal:
-            return Observation("ABSENT", "pending", None)
-        names = ", ".join(c.checkpoint for c in checkpoints) or "none"
-        return Observation(
-            "ABSENT",
-            "failed",
-            None,
-            f"job {self.job_id} is {job.status_name} and has no such checkpoint "
-            f"(checkpoints: {names})",
-        )
+    def make_watch(self, log: Any) -> CheckpointWatch:
+        return CheckpointWatch(self.job_id, self.checkpoint, log)

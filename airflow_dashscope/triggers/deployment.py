@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_dashscope.client import AsyncDashScopeClient
-from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
-from airflow_dashscope.waiting import classify_deployment
+from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger
+from airflow_dashscope.waiting.watches import DeploymentWatch
 
 
 class DashScopeDeploymentTrigger(DashScopeBaseTrigger):
@@ -14,9 +13,6 @@ class DashScopeDeploymentTrigger(DashScopeBaseTrigger):
 
     ``on_kill`` leaves the deployment alone: undeploying is a decision, not a clean-up.
     """
-
-    resource = "deployment"
-    noun = "deployment"
 
     def __init__(
         self,
@@ -35,15 +31,8 @@ class DashScopeDeploymentTrigger(DashScopeBaseTrigger):
         )
         self.deployed_model = deployed_model
 
-    @property
-    def resource_id(self) -> str:
-        return self.deployed_model
-
     def resource_kwargs(self) -> dict[str, Any]:
         return {"deployed_model": self.deployed_model}
 
-    async def poll(self, client: AsyncDashScopeClient) -> Observation:
-        deployment = await client.get_deployment(self.deployed_model)
-        return Observation(
-            deployment.status_name, classify_deployment(deployment), deployment.to_dict()
-        )
+    def make_watch(self, log: Any) -> DeploymentWatch:
+        return DeploymentWatch(self.deployed_model, log)

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_dashscope.client import AsyncDashScopeClient
 from airflow_dashscope.hooks.dashscope import DashScopeHook
-from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger, Observation
-from airflow_dashscope.triggers.progress import record_shown, shown_so_far
-from airflow_dashscope.waiting import (
-    LogFollower,
-    classify_job,
-    job_failure_reason,
-    remote_log_line,
-)
+from airflow_dashscope.triggers.base import DEFAULT_CONN_ID, DashScopeBaseTrigger
 from airflow_dashscope.waiting.user_action import aended_as_failed, key_of
-
-#: Job statuses without a training log yet: polls then ask for the job only.
-NO_LOG_YET = frozenset({"PENDING", "QUEUING"})
-
-#: Log lines asked for per poll; a busy job catches up over a few polls.
-LOG_PAGE_SIZE = 1000
+from airflow_dashscope.waiting.watches import JobWatch
 
 
 class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
@@ -37,9 +24,6 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         (``on_kill``, Airflow >= 3.3; see ``airflow_dashscope.waiting.user_action``). A clear,
         a mark success or a triggerer restart leave it running.
     """
-
-    resource = "fine_tune"
-    noun = "fine-tune job"
 
     def __init__(
         self,
@@ -61,12 +45,6 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         self.job_id = job_id
         self.log_offset = int(log_offset)
         self.cancel_on_kill = bool(cancel_on_kill)
-        self._logs = LogFollower(self.log_offset)
-        self._resumed = False
-
-    @property
-    def resource_id(self) -> str:
-        return self.job_id
 
     def resource_kwargs(self) -> dict[str, Any]:
         return {
@@ -75,35 +53,8 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
             "cancel_on_kill": self.cancel_on_kill,
         }
 
-    def event_extras(self) -> dict[str, Any]:
-        return {"log_offset": self._logs.offset, "last_logs": list(self._logs.tail)}
-
-    async def poll(self, client: AsyncDashScopeClient) -> Observation:
-        job = await client.get_fine_tune(self.job_id)
-        if job.status_name not in NO_LOG_YET:
-            await self.follow_logs(client)
-        outcome = classify_job(job)
-        reason = job_failure_reason(job) if outcome == "failed" else ""
-        return Observation(job.status_name, outcome, job.to_dict(), reason)
-
-    async def follow_logs(self, client: AsyncDashScopeClient) -> None:
-        """Show the job's new remote log lines, each once, also across triggerer restarts
-        (the count shown is kept with the task instance: ``triggers/progress.py``)."""
-        ti = getattr(self, "task_instance", None)
-        if not self._resumed:
-            self._resumed = True
-            shown = await shown_so_far(ti)
-            if shown is not None and shown > self._logs.offset:
-                self.log.info("Resuming the remote log after line %d.", shown)
-                self._logs.offset = shown
-        page = await client.get_fine_tune_logs(
-            self.job_id, offset=self._logs.request_offset(), line=LOG_PAGE_SIZE
-        )
-        new = self._logs.feed(page, page_size=LOG_PAGE_SIZE)
-        for line in new:
-            self.log.info("[%s] %s", self.job_id, remote_log_line(line))
-        if new:
-            await record_shown(ti, self._logs.offset)
+    def make_watch(self, log: Any) -> JobWatch:
+        return JobWatch(self.job_id, log, log_offset=self.log_offset)
 
     async def on_user_action(self) -> None:
         """Cancel the remote job if the user's action ended the task as failed.

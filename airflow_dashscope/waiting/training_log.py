@@ -1,23 +1,28 @@
 """Turn a fine-tune job's log lines into loss curves and a short summary (pure, no I/O).
 
-The service's log has no fixed schema, so every shape seen is read:
+The service's log has no fixed schema, so every shape seen is read. What the vendor's pages
+show (the "get fine-tune job logs" sample of the training API reference) comes first:
 
-* the emulator's progress lines:
-  ``2025-11-27 20:33:15 [INFO] step 4/9 epoch 2/3 loss 0.8772 lr 9.000e-06``
-  (also ``val_loss``/``eval_loss``/``validation loss`` and ``key=value`` or ``key: value``);
-* the trainer's metric records the vendor pages show, as Python or JSON dicts, alone or after
-  a timestamp: ``{'loss': 1.02, 'learning_rate': 1e-05, 'epoch': 0.5}``,
-  ``{'eval_loss': 0.98, 'epoch': 1.0}``,
-  ``{'train_runtime': 216.4, 'train_loss': 0.91, 'epoch': 0.86}``; with no ``step`` in a
-  record, training records are numbered 1, 2, ... in order (``steps_counted`` says so);
+* the trainer's metric records, as Python or JSON dicts, alone or after a timestamp:
+  ``{'loss': 1.02, 'learning_rate': 1e-05, 'epoch': 0.5}``, ``{'eval_loss': 0.98, 'epoch':
+  1.0}``, and the final ``{'train_runtime': 216.4, 'train_steps_per_second': 0.014,
+  'train_loss': 0.91, 'epoch': 0.86}``; with no ``step`` in a record, training records are
+  numbered 1, 2, ... in order (``steps_counted`` says so);
 * what the job says about its end: ``Actual number of consumed tokens is 279808!``,
-  ``training usage 279808``, ``use checkpoint-3 as final checkpoint``,
-  ``Saved checkpoint checkpoint-4``, and the emulator's ``Training started: 3 epochs, 3 steps
-  per epoch, 9 steps in total``.
+  ``training usage 279808``, ``use checkpoint-3 as final checkpoint``, ``finetune-job
+  succeeded`` after a ``2024-10-29 17:11:24,689 - INFO -`` stamp.
+
+The vendor's log states no step total: ``total_steps`` is then derived from the final
+record (``train_runtime x train_steps_per_second``, ``total_steps_derived`` says so) or left
+None. The emulator's lines carry more, used when present but never needed:
+``2025-11-27 20:33:15 [INFO] step 4/9 epoch 2/3 loss 0.8772 lr 9.000e-06`` (also
+``val_loss``/``eval_loss``/``validation loss`` and ``key=value`` or ``key: value``),
+``Saved checkpoint checkpoint-4`` and ``Training started: 3 epochs, 3 steps per epoch, 9
+steps in total``.
 
 Lines that match nothing are skipped. :func:`summarize` is the one entry point; the fine-tune
-operator can put ``summarize(lines).to_dict()`` in its result and the UI draws
-``points`` from the same object.
+operator puts ``summarize(lines).to_dict()`` in its result and the UI draws ``points`` from
+the same object.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ class TrainingSummary:
     steps_per_epoch: int | None = None
     #: True when the log's records carry no step and they were numbered in order.
     steps_counted: bool = False
+    #: True when ``total_steps`` was worked out from the trainer's runtime and step rate.
+    total_steps_derived: bool = False
     #: Tokens the job reports having consumed (the billed figure is the job's ``usage``).
     consumed_tokens: int | None = None
     #: The trainer's average training loss over the run, when it reports one.
@@ -153,6 +160,7 @@ class TrainingSummary:
             "total_epochs": self.total_epochs,
             "steps_per_epoch": self.steps_per_epoch,
             "steps_counted": self.steps_counted,
+            "total_steps_derived": self.total_steps_derived,
             "logged_points": len(self.points),
             "consumed_tokens": self.consumed_tokens,
             "saved_checkpoints": list(self.saved_checkpoints),
@@ -248,6 +256,8 @@ class _Builder:
         self.summary = TrainingSummary()
         self.by_step: dict[int, TrainingPoint] = {}
         self.last_step = 0
+        #: The step total the trainer's final record implies (runtime x step rate).
+        self.implied_total: int | None = None
 
     def add(self, reading: _Reading) -> None:
         summary = self.summary
@@ -281,6 +291,7 @@ class _Builder:
         if record is not None and "train_loss" in record:
             summary.average_loss = _finite(record["train_loss"])
             summary.finished_at = summary.finished_at or when
+            self.implied_total = _implied_total(record)
         if match := _TOKENS.search(line):
             summary.consumed_tokens = int(match.group(1))
         if match := _FINAL_CHECKPOINT.search(line):
@@ -299,8 +310,22 @@ class _Builder:
             summary.finished_at = when
 
     def result(self) -> TrainingSummary:
-        self.summary.points = [self.by_step[s] for s in sorted(self.by_step)]
-        return self.summary
+        summary = self.summary
+        summary.points = [self.by_step[s] for s in sorted(self.by_step)]
+        if summary.total_steps is None and self.implied_total:
+            summary.total_steps = self.implied_total
+            summary.total_steps_derived = True
+        return summary
+
+
+def _implied_total(record: dict[str, Any]) -> int | None:
+    """Steps run, from a final record's ``train_runtime`` and ``train_steps_per_second``
+    (the rate is rounded to 3 decimals: the nearest whole number of steps)."""
+    runtime = _finite(record.get("train_runtime"))
+    rate = _finite(record.get("train_steps_per_second"))
+    if runtime is None or rate is None or runtime <= 0 or rate <= 0:
+        return None
+    return max(1, round(runtime * rate))
 
 
 def summarize(lines: Iterable[str]) -> TrainingSummary:

@@ -17,16 +17,19 @@ mark success           ``success``          kept (the user says the work is done
 execution_timeout      ``running``          kept: a retry reattaches to it
 =====================  ===================  =======================================
 
-A state that cannot be read keeps the job (a paid job is never cancelled on a guess).
+A state that cannot be read keeps the job (a paid job is never cancelled on a guess). How
+the state is read, and how a trigger tells a user's action from a triggerer restart, are
+Airflow internals: ``airflow_dashscope.compat`` holds them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
+
+from airflow_dashscope import compat
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,7 @@ class TaskInstanceKey(NamedTuple):
 
 
 def task_instance_key(context: Mapping[str, Any]) -> TaskInstanceKey:
-    ti = context["ti"]
-    return key_of(ti)
+    return key_of(context["ti"])
 
 
 def key_of(ti: Any) -> TaskInstanceKey:
@@ -56,18 +58,6 @@ def key_of(ti: Any) -> TaskInstanceKey:
     return TaskInstanceKey(
         ti.dag_id, ti.task_id, ti.run_id, -1 if map_index is None else int(map_index)
     )
-
-
-#: The message with which Airflow >= 3.3's triggerer cancels a trigger a user acted on.
-USER_ACTION_CANCEL_MSG = "__airflow_user_action__"
-
-
-def is_user_action(cancel: asyncio.CancelledError) -> bool:
-    """Whether the triggerer cancelled a trigger because a user acted on its task (or its
-    trigger moved away), rather than because the triggerer is stopping."""
-    runner = sys.modules.get("airflow.jobs.triggerer_job_runner")  # loaded in a triggerer
-    message = getattr(runner, "_USER_ACTION_CANCEL_MSG", USER_ACTION_CANCEL_MSG)
-    return bool(cancel.args) and cancel.args[0] == message
 
 
 def should_cancel(state: str | None) -> bool:
@@ -80,27 +70,11 @@ def _state_in(states: Mapping[str, Any], key: TaskInstanceKey) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-def _request(key: TaskInstanceKey) -> Any:
-    from airflow.sdk.execution_time.comms import GetTaskStates
-
-    return GetTaskStates(
-        dag_id=key.dag_id,
-        task_ids=[key.task_id],
-        run_ids=[key.run_id],
-        map_index=key.map_index if key.map_index >= 0 else None,
-    )
-
-
 def current_state(key: TaskInstanceKey) -> str | None:
     """The instance's state now, from the API server through the task's supervisor."""
     try:
-        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-
-        states = RuntimeTaskInstance.get_task_states(
-            dag_id=key.dag_id,
-            task_ids=[key.task_id],
-            run_ids=[key.run_id],
-            map_index=key.map_index if key.map_index >= 0 else None,
+        states = compat.get_task_states(
+            key.dag_id, key.task_id, key.run_id, key.map_index if key.map_index >= 0 else None
         )
     except Exception as error:  # no supervisor (a bare execute) or the API is unreachable
         log.warning("Cannot read the state of %s: %s", key, error)
@@ -109,19 +83,9 @@ def current_state(key: TaskInstanceKey) -> str | None:
 
 
 async def acurrent_state(key: TaskInstanceKey) -> str | None:
-    """:func:`current_state` for a trigger: asks the triggerer's supervisor without blocking
-    the event loop."""
-    try:
-        from airflow.sdk.execution_time import task_runner
-
-        comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-        if comms is None or not hasattr(comms, "asend"):
-            return None
-        answer = await comms.asend(_request(key))
-    except Exception as error:
-        log.warning("Cannot read the state of %s: %s", key, error)
-        return None
-    return _state_in(getattr(answer, "task_states", {}) or {}, key)
+    """:func:`current_state` for a trigger, in a thread: the triggerer's comms carry a call
+    from another thread to its loop without blocking it (see ``compat``)."""
+    return await asyncio.to_thread(current_state, key)
 
 
 def ended_as_failed(key: TaskInstanceKey) -> bool:

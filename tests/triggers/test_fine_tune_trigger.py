@@ -285,11 +285,13 @@ class FakeSupervisor:
         self.xcoms: dict[tuple[str, str, str, int, str], Any] = {}
 
     async def asend(self, message: Any) -> Any:
+        from airflow.sdk.execution_time.comms import XComResult
+
         key = (message.dag_id, message.run_id, message.task_id, message.map_index, message.key)
         if type(message).__name__ == "SetXCom":
             self.xcoms[key] = message.value
             return None
-        return SimpleNamespace(key=message.key, value=self.xcoms.get(key))
+        return XComResult(key=message.key, value=self.xcoms.get(key))
 
 
 async def test_a_restarted_trigger_continues_the_log_where_the_last_one_stopped(

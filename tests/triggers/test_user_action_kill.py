@@ -21,9 +21,9 @@ from packaging.version import Version
 
 from airflow_dashscope.client import DashScopeClient
 from airflow_dashscope.client.models import FineTuneJob
+from airflow_dashscope.compat import outlive_cancellations
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
-from airflow_dashscope.triggers.base import outlive_cancellations
 from airflow_dashscope.waiting import user_action
 
 from .conftest import polled
