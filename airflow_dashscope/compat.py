@@ -38,7 +38,8 @@ internal when it changes.
   down): the state is unknown and the job is kept.
 
 **Names whose home moved** (``airflow.exceptions`` in 3.1, ``airflow.sdk.exceptions`` from
-3.2): ``AirflowSensorTimeout``, ``AirflowException``, ``AirflowFailException``.
+3.2): ``AirflowSensorTimeout``, ``AirflowException``, ``AirflowFailException``; and ``conf``
+(``airflow.configuration`` in 3.1, ``airflow.sdk.configuration`` from 3.2).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ except ImportError:  # pragma: no cover - Airflow 3.1
         AirflowException,
         AirflowFailException,
     )
+try:  # Airflow >= 3.2: the task SDK owns configuration
+    from airflow.sdk.configuration import conf
+except ImportError:  # pragma: no cover - Airflow 3.1
+    from airflow.configuration import conf
 try:
     from airflow.sdk.exceptions import AirflowSensorTimeout
 except ImportError:  # pragma: no cover - Airflow 3.1
@@ -69,6 +74,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "aget_xcom",
     "aset_xcom",
+    "conf",
     "get_task_states",
     "is_user_action_cancel",
     "on_kill_budget",

@@ -18,14 +18,6 @@ from __future__ import annotations
 
 import textwrap
 
-try:  # Airflow >= 3.2: the task SDK owns them
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
-except ImportError:  # pragma: no cover - Airflow 3.1
-    from airflow.exceptions import (  # type: ignore[no-redef]
-        AirflowException,
-        AirflowFailException,
-    )
-
 from airflow_dashscope.client.errors import (
     AuthenticationError,
     DashScopeAPIError,
@@ -33,6 +25,7 @@ from airflow_dashscope.client.errors import (
     DashScopeError,
     DashScopeTransportError,
 )
+from airflow_dashscope.compat import AirflowException, AirflowFailException
 
 __all__ = [
     "AirflowException",

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-try:  # Airflow >= 3.2: the task SDK owns configuration
-    from airflow.sdk.configuration import conf
-except ImportError:  # pragma: no cover - Airflow 3.1
-    from airflow.configuration import conf
+from airflow_dashscope.compat import conf
 
 SECTION = "dashscope"
 

@@ -209,3 +209,15 @@ def test_moved_exceptions_resolve_to_the_installed_airflows() -> None:
         assert cls is getattr(home, name), f"{name} is not {home.__name__}.{name}"
         if Version("3.2") <= AIRFLOW:
             assert cls.__module__ == "airflow.sdk.exceptions", name
+
+
+def test_conf_is_the_installed_airflows_configuration() -> None:
+    """``[dashscope]`` options are read through the Task SDK's ``conf`` where it has one (3.2+),
+    else ``airflow.configuration``'s: both answer Airflow's own options."""
+    try:
+        from airflow.sdk.configuration import conf as home
+    except ImportError:  # Airflow 3.1
+        from airflow.configuration import conf as home
+
+    assert compat.conf is home, "compat.conf is not the installed Airflow's configuration"
+    assert compat.conf.get("core", "dags_folder", fallback=None) is not None
