@@ -24,7 +24,12 @@ from airflow_dashscope.exceptions import (
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
 from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.identity import REUSE_CHOICES, JobIdentity, match_job
+from airflow_dashscope.operators.identity import (
+    JobIdentity,
+    check_reuse,
+    fine_tune_inputs,
+    match_job,
+)
 from airflow_dashscope.waiting import (
     LogFollower,
     WaitEvent,
@@ -128,11 +133,9 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     anything else fails at once), the budget (``max_billed_tokens``). Errors no retry can fix
     raise ``AirflowFailException`` subclasses (see ``airflow_dashscope.exceptions``).
 
-    The job belongs to the task instance *and its inputs* (see ``operators/identity.py``): a
-    retry reattaches to the job an earlier try started, a cleared run with identical inputs
-    reuses the job that already succeeded (``reuse="never"`` trains again), and changed
-    inputs (new file ids, hyperparameters, model) start a new job. A reused job is returned
-    with ``"reused": True`` and announces no asset event.
+    The job belongs to the task instance and its inputs (the table in ``operators/identity.py``):
+    a retry reattaches, a clear with identical inputs reuses the job that succeeded (returned
+    with ``"reused": True``, no asset event), changed inputs start a new job.
 
     Returns ``{"job_id", "status", "model", "finetuned_output", "usage", "estimated_tokens",
     "reused", ...}``. ``job_id`` (as soon as the job exists) and ``finetuned_output`` are also
@@ -218,12 +221,12 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         if match.action == "create":
             job = self.create(identity.name, jobs)
         else:
-            job = match.job
-            self.log.info(self.MATCH_MESSAGES[match.action], job.job_id, job.status_name)
+            job = match.found
+            self.log.info("%s", match.why)
         self._job_id = job.job_id
         self._task_instance = task_instance_key(context)
         self.push(context, job_id=job.job_id)
-        resumed = {"estimated_tokens": estimate, "reused": match.action == "reuse"}
+        resumed = {"estimated_tokens": estimate, "reused": match.reused}
         if not self.wait_for_completion:
             return {**summary(job.to_dict()), **resumed}
         if classify_job(job) != "pending":
@@ -236,23 +239,11 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             context["ti"].xcom_push(key=LOG_OFFSET_KEY, value=0)
         return self.wait(context, job.job_id, resumed=resumed)
 
-    MATCH_MESSAGES = {
-        "reattach": "Reattaching to job %s of this task with the same inputs (%s).",
-        "finish": "Job %s of this task (this run) already ended %s.",
-        "reuse": (
-            "Reusing job %s (%s): an earlier run of this task trained it with identical "
-            'inputs. Its model is not announced again; reuse="never" trains anew.'
-        ),
-    }
-
     def check_request(self) -> None:
         """Normalise template text and check the parameters: no request sent yet."""
         self.training_type = enum_value(self.training_type)
         self.hyper_parameters = normalize_hyper_parameters(self.hyper_parameters)
-        if self.reuse not in REUSE_CHOICES:
-            raise InvalidRequestError(
-                f"reuse must be one of {', '.join(REUSE_CHOICES)}, got {self.reuse!r}"
-            )
+        check_reuse(self.reuse)
         if not as_id_list(self.training_file_ids):
             raise InvalidRequestError("training_file_ids must name at least one uploaded file")
         try:
@@ -319,14 +310,14 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
-        return {
-            "model": self.model,
-            "training_type": self.training_type,
-            "training_file_ids": as_id_list(self.training_file_ids),
-            "validation_file_ids": as_id_list(self.validation_file_ids),
-            "hyper_parameters": self.hyper_parameters or {},
-            "model_name": self.model_name,
-        }
+        return fine_tune_inputs(
+            model=self.model,
+            training_type=self.training_type,
+            training_file_ids=as_id_list(self.training_file_ids),
+            validation_file_ids=as_id_list(self.validation_file_ids),
+            hyper_parameters=self.hyper_parameters,
+            model_name=self.model_name,
+        )
 
     def create(self, job_name: str, jobs: list[FineTuneJob]) -> FineTuneJob:
         job = self.calling(

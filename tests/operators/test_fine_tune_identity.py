@@ -116,3 +116,16 @@ def test_clear_of_a_running_job_reattaches(
     trigger = defer(fine_tune(file_id), make_context(clears=1))
     assert emu.counters()["jobs_created"] == 1
     assert trigger.serialize()[1]["job_id"]
+
+
+def test_a_retry_after_a_failed_job_trains_again(
+    file_id: str, make_context: Any, emu: RunningEmulator
+) -> None:
+    """A FAILED job of this task is never picked up again: a retry exists to try once more."""
+    first = make_context()
+    defer(fine_tune(file_id), first)
+    emu.fail_job(first["ti"].xcom("job_id"), "InternalError", "node lost")
+    retry = make_context()
+    defer(fine_tune(file_id), retry)
+    assert retry["ti"].xcom("job_id") != first["ti"].xcom("job_id")
+    assert emu.counters()["jobs_created"] == 2
