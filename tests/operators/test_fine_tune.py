@@ -111,6 +111,7 @@ def test_failed_job_fails_the_task_with_code_message_and_logs(
     assert isinstance(failed.value, AirflowFailException)
     text = str(failed.value)
     assert "FAILED" in text and "InvalidParameter" in text and "bad data at line 3" in text
+    assert text.startswith("Fix the training data or the parameters")  # what to do, first
 
 
 def _failing(create: Any, emu: RunningEmulator, code: str = "InvalidParameter") -> Any:

@@ -129,3 +129,29 @@ def test_a_retry_after_a_failed_job_trains_again(
     defer(fine_tune(file_id), retry)
     assert retry["ti"].xcom("job_id") != first["ti"].xcom("job_id")
     assert emu.counters()["jobs_created"] == 2
+
+
+def test_a_model_name_the_service_replaced_is_explained_once(
+    file_id: str,
+    make_context: Any,
+    client: DashScopeClient,
+    clock_running: None,
+    task_log: pytest.LogCaptureFixture,
+) -> None:
+    result = execute(fine_tune(file_id, deferrable=False, model_name="my-model"), make_context())
+    output = result["finetuned_output"]
+    assert output and output != "my-model"
+    assert client.get_fine_tune(result["job_id"]).finetuned_output == output  # read back
+    said = [r.getMessage() for r in task_log.records if "asked for" in r.getMessage()]
+    assert said == [
+        f"Fine-tune job {result['job_id']}: asked for my-model, the service named it {output} "
+        "(the id to use from here)."
+    ]
+
+
+def test_no_rename_is_reported_when_no_model_name_was_asked(
+    file_id: str, make_context: Any, clock_running: None, task_log: pytest.LogCaptureFixture
+) -> None:
+    execute(fine_tune(file_id, deferrable=False), make_context())
+    assert "asked for" not in task_log.text
+    assert "billed" in task_log.text  # the task log is captured: the absence means something
