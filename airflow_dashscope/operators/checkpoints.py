@@ -123,6 +123,7 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
                 return item
         names = ", ".join(c.checkpoint for c in checkpoints)
         raise InvalidRequestError(
+            f"Set checkpoint to {LATEST!r} or to one of the job's checkpoints.\n"
             f"Job {self.job_id} has no checkpoint {self.checkpoint!r}; it has: {names}"
         )
 
@@ -134,13 +135,16 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         )
         if not job.is_terminal:
             return DashScopeTaskError(
+                f"Let fine-tune job {self.job_id} finish first: a retry of this task looks "
+                "again.\n"
                 f"Fine-tune job {self.job_id} is still {job.status_name}: its checkpoints exist "
                 "once it has SUCCEEDED (was its fine-tune task marked success before the job "
-                "ended?). A retry of this task looks again."
+                "ended?)."
             )
         return InvalidRequestError(
-            f"Fine-tune job {self.job_id} is {job.status_name} and has no checkpoints: only "
-            "SUCCEEDED sft and efficient_sft jobs have exportable checkpoints."
+            "Export from a SUCCEEDED sft or efficient_sft job: only those have exportable "
+            f"checkpoints.\nFine-tune job {self.job_id} is {job.status_name} and has no "
+            "checkpoints."
         )
 
     def result_of(self, checkpoint: dict[str, Any], *, reused: bool) -> dict[str, Any]:
@@ -176,8 +180,8 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         done = self.result_of(result, reused=bool(resumed.get("reused")))
         if not done["model_name"]:
             raise InvalidRequestError(
-                f"{done['checkpoint']} of job {self.job_id} is exported but the service lists "
-                "no model_name for it: nothing to deploy."
+                f"Check {done['checkpoint']} of job {self.job_id} in the console: it is exported "
+                "but the service lists no model_name for it, so there is nothing to deploy."
             )
         note = renamed(
             f"{done['checkpoint']} of job {self.job_id}", self.model_name, done["model_name"]

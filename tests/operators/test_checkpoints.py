@@ -102,6 +102,7 @@ def test_an_unknown_checkpoint_fails_naming_the_existing_ones(
     ) as e:
         execute(export(succeeded_job.job_id, checkpoint="checkpoint-999"), make_context())
     assert isinstance(e.value, AirflowFailException)
+    assert str(e.value).startswith("Set checkpoint to 'latest' or to one of the job's")
 
 
 def test_a_job_still_training_is_a_retryable_error_an_ended_one_a_fatal_one(
@@ -118,10 +119,12 @@ def test_a_job_still_training_is_a_retryable_error_an_ended_one_a_fatal_one(
     ) as e:
         execute(export(job.job_id), make_context())
     assert not isinstance(e.value, AirflowFailException)
+    assert str(e.value).startswith(f"Let fine-tune job {job.job_id} finish first")
     client.cancel_fine_tune(job.job_id)
     emu.advance(3600)
-    with pytest.raises(InvalidRequestError, match="is CANCELED and has no checkpoints"):
+    with pytest.raises(InvalidRequestError, match="is CANCELED and has no checkpoints") as e:
         execute(export(job.job_id), make_context())
+    assert str(e.value).startswith("Export from a SUCCEEDED sft or efficient_sft job")
     assert exports_sent(emu) == 0
 
 
