@@ -14,6 +14,7 @@ from airflow_dashscope.exceptions import (
 from airflow_dashscope.lineage.openlineage import ExportLineage
 from airflow_dashscope.links.console import DashScopeExportedModelLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
+from airflow_dashscope.operators.identity import match_export, renamed
 from airflow_dashscope.waiting import WaitEvent, checkpoint_matches
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
@@ -23,8 +24,6 @@ if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG p
     from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 
 LATEST = "latest"
-#: A checkpoint in this status has not been asked to export yet (or its export failed).
-NOT_EXPORTED = frozenset({"PENDING", "FAILED"})
 
 
 class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator):
@@ -36,9 +35,10 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     after the export SUCCEEDED**, which the service may publish under an id other than the
     one asked for; it is also the XCom ``model_name`` (``export.output["model_name"]``).
 
-    A task tried again finds its export under way (PROCESSING) and waits on it instead of
-    exporting twice, which the service refuses. A checkpoint already exported (a cleared
-    run) is returned at once with ``"reused": True`` and announces no new model.
+    Which export belongs to the task is decided in ``operators/identity.py`` (its table): a
+    task tried again waits on its export under way instead of exporting twice (the service
+    refuses that); a checkpoint already published (by a cleared run, or by the service itself
+    for the final one) is returned at once with ``"reused": True`` and announces no model.
 
     :param job_id: a SUCCEEDED sft/efficient_sft job (e.g. ``finetune.output["job_id"]``).
     :param checkpoint: ``latest`` (the newest step), ``checkpoint-N`` or a checkpoint id.
@@ -68,18 +68,14 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
             self.job_id,
         )
         target = self.resolve(checkpoints)
-        reused = target.status_name == "SUCCEEDED"
-        if target.status_name in NOT_EXPORTED and target.model_name != self.model_name:
+        match = match_export(
+            target, job_id=self.job_id, asked=self.model_name, job_output=self.job_output
+        )
+        if match.action == "create":
             self.start_export(target)
         else:
-            self.log.info(
-                "%s of job %s is already %s (exported as %s): %s.",
-                target.checkpoint,
-                self.job_id,
-                target.status_name,
-                target.model_name,
-                "reusing it" if reused else "waiting on that export",
-            )
+            self.log.info("%s", match.why)
+        reused = match.reused
         resumed = {"reused": reused}
         if not self.wait_for_completion:
             return self.result_of(target.to_dict(), reused=reused)
@@ -109,6 +105,13 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
             "Exporting %s of job %s as %s.", target.checkpoint, self.job_id, self.model_name
         )
 
+    def job_output(self) -> str | None:
+        """The job's ``finetuned_output``, read back: the id its final checkpoint has."""
+        job = self.calling(
+            f"getting fine-tune job {self.job_id}", self.client.get_fine_tune, self.job_id
+        )
+        return job.finetuned_output
+
     def resolve(self, checkpoints: list[Checkpoint]) -> Checkpoint:
         """``latest`` is the newest step (the list comes newest first)."""
         if not checkpoints:
@@ -120,6 +123,7 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
                 return item
         names = ", ".join(c.checkpoint for c in checkpoints)
         raise InvalidRequestError(
+            f"Set checkpoint to {LATEST!r} or to one of the job's checkpoints.\n"
             f"Job {self.job_id} has no checkpoint {self.checkpoint!r}; it has: {names}"
         )
 
@@ -131,13 +135,16 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         )
         if not job.is_terminal:
             return DashScopeTaskError(
+                f"Let fine-tune job {self.job_id} finish first: a retry of this task looks "
+                "again.\n"
                 f"Fine-tune job {self.job_id} is still {job.status_name}: its checkpoints exist "
                 "once it has SUCCEEDED (was its fine-tune task marked success before the job "
-                "ended?). A retry of this task looks again."
+                "ended?)."
             )
         return InvalidRequestError(
-            f"Fine-tune job {self.job_id} is {job.status_name} and has no checkpoints: only "
-            "SUCCEEDED sft and efficient_sft jobs have exportable checkpoints."
+            "Export from a SUCCEEDED sft or efficient_sft job: only those have exportable "
+            f"checkpoints.\nFine-tune job {self.job_id} is {job.status_name} and has no "
+            "checkpoints."
         )
 
     def result_of(self, checkpoint: dict[str, Any], *, reused: bool) -> dict[str, Any]:
@@ -173,16 +180,14 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         done = self.result_of(result, reused=bool(resumed.get("reused")))
         if not done["model_name"]:
             raise InvalidRequestError(
-                f"{done['checkpoint']} of job {self.job_id} is exported but the service lists "
-                "no model_name for it: nothing to deploy."
+                f"Check {done['checkpoint']} of job {self.job_id} in the console: it is exported "
+                "but the service lists no model_name for it, so there is nothing to deploy."
             )
-        if done["model_name"] != self.model_name:
-            self.log.info(
-                "The service published %s under %s (asked: %s).",
-                done["checkpoint"],
-                done["model_name"],
-                self.model_name,
-            )
+        note = renamed(
+            f"{done['checkpoint']} of job {self.job_id}", self.model_name, done["model_name"]
+        )
+        if note:
+            self.log.info("%s", note)
         self.push(context, model_name=done["model_name"])
         if not done["reused"]:
             self.emit_model(

@@ -17,7 +17,12 @@ from airflow_dashscope.lineage.openlineage import DeployLineage
 from airflow_dashscope.links.console import DashScopeDeploymentLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.operators.fine_tune import enum_value
-from airflow_dashscope.operators.identity import fingerprint, task_instance_digest
+from airflow_dashscope.operators.identity import (
+    MAX_SUFFIX,
+    deployment_suffix,
+    match_deployment,
+    task_deployment,
+)
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
@@ -26,8 +31,6 @@ if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG p
     from airflow_dashscope.client.models import Deployment
     from airflow_dashscope.triggers import DashScopeDeploymentTrigger
 
-#: The service's limit on a deployment suffix.
-MAX_SUFFIX = 8
 #: Keys of a deployment task's return value.
 RESULT_KEYS = ("deployed_model", "model_name", "name", "status", "plan", "capacity")
 
@@ -92,11 +95,11 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
     ``deployed_model`` (the id to invoke) is also the XCom ``deployed_model``, pushed as soon
     as it is known.
 
-    Without a ``suffix``, the deployment gets one derived from the task instance and the
-    model (8 hex digits): a model may be deployed several times (by several tasks or DAGs),
-    and the service needs a unique suffix for every deployment after the first. The same
-    task deploying the same model finds its deployment again: a retry waits on it, a cleared
-    run reuses it (``"reused": True``, no new asset event).
+    Which deployment belongs to the task is decided in ``operators/identity.py`` (its table):
+    without a ``suffix``, one is derived from the task instance and the model (8 hex digits),
+    as a model may be deployed by several tasks and every deployment after the first needs
+    its own. The same task deploying the same model finds its deployment again: a retry
+    waits on it, a cleared run reuses it (``"reused": True``, no new asset event).
 
     :param model_name: the model to deploy.
     :param plan: ``lora`` (default), ``mu`` (needs ``deploy_spec``) or ``ptu``.
@@ -151,21 +154,13 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.check_request()
-        suffix = self.suffix or fingerprint(
-            {"task": task_instance_digest(context), "model": self.model_name}, MAX_SUFFIX
-        )
+        suffix = deployment_suffix(context, self.model_name, self.suffix)
         deployments = self.calling("listing the deployments", self.client.list_deployments)
-        existing = self.ours(deployments, suffix)
-        if existing is not None:
-            settled = classify_deployment(existing) == "success"
-            self.log.info(
-                "%s deployment %s of this task (%s).",
-                "Reusing" if settled else "Waiting on",
-                existing.deployed_model,
-                existing.status_name,
-            )
-            return self.settle(context, existing, reused=settled)
-        return self.settle(context, self.create(suffix, deployments))
+        match = match_deployment(self.ours(deployments, suffix))
+        if match.action == "create":
+            return self.settle(context, self.create(suffix, deployments))
+        self.log.info("%s", match.why)
+        return self.settle(context, match.found, reused=match.reused)
 
     def check_request(self) -> None:
         """Template text as numbers and booleans, then the checks: nothing sent yet."""
@@ -226,25 +221,13 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
         return deployment
 
     def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
-        """This task's live deployment of the model (its suffix), from a listing."""
-        for deployment in deployments:
-            if (
-                deployment.model_name == self.model_name
-                and deployment.status_name != "DELETING"
-                and deployment.deployed_model.endswith(f"-{suffix}")
-                and (self.name is None or deployment.name in (None, self.name))
-            ):
-                return deployment
-        return None
+        """This task's live deployment of the model, from a listing."""
+        return task_deployment(deployments, self.model_name, suffix=suffix, name=self.name)
 
     def find(self, suffix: str) -> Deployment | None:
-        return self.calling(
-            "listing the deployments",
-            self.client.find_deployment,
-            self.model_name,
-            name=self.name,
-            suffix=suffix,
-        )
+        """The task's deployment after a conflict: listed again, recognised by the same rule."""
+        deployments = self.calling("listing the deployments", self.client.list_deployments)
+        return task_deployment(deployments, self.model_name, suffix=suffix, name=self.name)
 
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any

@@ -14,17 +14,26 @@ from airflow_dashscope.checks.parameters import (
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
-from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
+from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.exceptions import (
-    DashScopeWaitError,
     InvalidRequestError,
-    RemoteJobFailedError,
-    is_permanent_job_failure,
 )
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
 from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.identity import REUSE_CHOICES, JobIdentity, match_job
+from airflow_dashscope.operators.fine_tune_outcome import (
+    cancel_job,
+    job_failure,
+    success_lines,
+    summary,
+    training_line,
+)
+from airflow_dashscope.operators.identity import (
+    JobIdentity,
+    check_reuse,
+    fine_tune_inputs,
+    match_job,
+)
 from airflow_dashscope.waiting import (
     LogFollower,
     WaitEvent,
@@ -50,39 +59,6 @@ def enum_value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def billed_tokens(usage: Any) -> int | None:
-    """The billed token count of a job's ``usage`` (an int, or an object with a count)."""
-    if isinstance(usage, bool):
-        return None
-    if isinstance(usage, int):
-        return usage
-    if isinstance(usage, dict):
-        for key in ("usage_tokens", "total_tokens", "tokens"):
-            if isinstance(usage.get(key), int):
-                return int(usage[key])
-    return None
-
-
-#: Keys of the task's return value (the full job object stays in the task log).
-RESULT_KEYS = (
-    "job_id",
-    "job_name",
-    "status",
-    "model",
-    "base_model",
-    "training_type",
-    "finetuned_output",
-    "usage",
-    "code",
-    "message",
-)
-
-
-def summary(job: dict[str, Any]) -> dict[str, Any]:
-    """The documented return value: ids, status, cost (nothing the next step cannot use)."""
-    return {key: job[key] for key in RESULT_KEYS if job.get(key) is not None}
-
-
 class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     """Start a fine-tune job on Model Studio and (by default) wait until it finishes.
 
@@ -91,11 +67,9 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     anything else fails at once), the budget (``max_billed_tokens``). Errors no retry can fix
     raise ``AirflowFailException`` subclasses (see ``airflow_dashscope.exceptions``).
 
-    The job belongs to the task instance *and its inputs* (see ``operators/identity.py``): a
-    retry reattaches to the job an earlier try started, a cleared run with identical inputs
-    reuses the job that already succeeded (``reuse="never"`` trains again), and changed
-    inputs (new file ids, hyperparameters, model) start a new job. A reused job is returned
-    with ``"reused": True`` and announces no asset event.
+    The job belongs to the task instance and its inputs (the table in ``operators/identity.py``):
+    a retry reattaches, a clear with identical inputs reuses the job that succeeded (returned
+    with ``"reused": True``, no asset event), changed inputs start a new job.
 
     Returns ``{"job_id", "status", "model", "finetuned_output", "usage", "estimated_tokens",
     "reused", ...}``. ``job_id`` (as soon as the job exists) and ``finetuned_output`` are also
@@ -109,7 +83,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     :param hyper_parameters: must include ``n_epochs``, ``batch_size`` and ``max_length``.
     :param job_name: prefix of the job name (default ``airflow``); digests of the task
         instance and the inputs are appended.
-    :param model_name: display name of the resulting model.
+    :param model_name: the name asked for the resulting model; the service may name it
+        otherwise (``finetuned_output`` is the id to use; the log says so).
     :param reuse: ``"identical"`` (default): reuse a job of an earlier run or clear that
         succeeded with identical inputs; ``"never"``: train again.
     :param training_tokens: estimated tokens of one pass over the training data (e.g. the
@@ -181,12 +156,12 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         if match.action == "create":
             job = self.create(identity.name, jobs)
         else:
-            job = match.job
-            self.log.info(self.MATCH_MESSAGES[match.action], job.job_id, job.status_name)
+            job = match.found
+            self.log.info("%s", match.why)
         self._job_id = job.job_id
         self._task_instance = task_instance_key(context)
         self.push(context, job_id=job.job_id)
-        resumed = {"estimated_tokens": estimate, "reused": match.action == "reuse"}
+        resumed = {"estimated_tokens": estimate, "reused": match.reused}
         if not self.wait_for_completion:
             return {**summary(job.to_dict()), **resumed}
         if classify_job(job) != "pending":
@@ -199,23 +174,11 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             context["ti"].xcom_push(key=LOG_OFFSET_KEY, value=0)
         return self.wait(context, job.job_id, resumed=resumed)
 
-    MATCH_MESSAGES = {
-        "reattach": "Reattaching to job %s of this task with the same inputs (%s).",
-        "finish": "Job %s of this task (this run) already ended %s.",
-        "reuse": (
-            "Reusing job %s (%s): an earlier run of this task trained it with identical "
-            'inputs. Its model is not announced again; reuse="never" trains anew.'
-        ),
-    }
-
     def check_request(self) -> None:
         """Normalise template text and check the parameters: no request sent yet."""
         self.training_type = enum_value(self.training_type)
         self.hyper_parameters = normalize_hyper_parameters(self.hyper_parameters)
-        if self.reuse not in REUSE_CHOICES:
-            raise InvalidRequestError(
-                f"reuse must be one of {', '.join(REUSE_CHOICES)}, got {self.reuse!r}"
-            )
+        check_reuse(self.reuse)
         if not as_id_list(self.training_file_ids):
             raise InvalidRequestError("training_file_ids must name at least one uploaded file")
         try:
@@ -262,14 +225,14 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
-        return {
-            "model": self.model,
-            "training_type": self.training_type,
-            "training_file_ids": as_id_list(self.training_file_ids),
-            "validation_file_ids": as_id_list(self.validation_file_ids),
-            "hyper_parameters": self.hyper_parameters or {},
-            "model_name": self.model_name,
-        }
+        return fine_tune_inputs(
+            model=self.model,
+            training_type=self.training_type,
+            training_file_ids=as_id_list(self.training_file_ids),
+            validation_file_ids=as_id_list(self.validation_file_ids),
+            hyper_parameters=self.hyper_parameters,
+            model_name=self.model_name,
+        )
 
     def create(self, job_name: str, jobs: list[FineTuneJob]) -> FineTuneJob:
         job = self.calling(
@@ -323,13 +286,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
         done = self.compact(result, **resumed)
-        estimate, billed = done.get("estimated_tokens"), billed_tokens(result.get("usage"))
-        self.log.info(
-            "Fine-tune job %s billed %s tokens (estimated: %s).",
-            result.get("job_id"),
-            "an unknown number of" if billed is None else billed,
-            "not known" if estimate is None else estimate,
-        )
+        for line in success_lines(result, done["estimated_tokens"], asked=self.model_name):
+            self.log.info("%s", line)
         if result.get("job_id"):
             done["training"] = self.training_summary(result["job_id"])
         self.push(context, finetuned_output=result.get("finetuned_output"))
@@ -353,32 +311,17 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             self.log.warning("Could not read the log of job %s: %s", job_id, error)
             return None
         training = summarize(lines).to_dict()
-        self.log.info(
-            "Training of job %s: final loss %s, best loss %s (step %s), %s steps, %s epochs.",
-            job_id,
-            training.get("final_loss"),
-            training.get("best_loss"),
-            training.get("best_step"),
-            training.get("steps"),
-            training.get("epochs"),
-        )
+        self.log.info("%s", training_line(job_id, training))
         return training
 
     def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
         return {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
 
     def failure(self, event: WaitEvent) -> Exception:
-        """A job that FAILED on its data or parameters fails the task for good."""
-        code = (event.result or {}).get("code")
-        if event.status == "failed" and is_permanent_job_failure(code):
-            return RemoteJobFailedError(
-                f"{event.explain()}\nThe job failed on its inputs ({code}): fix the data or "
-                "parameters; retrying the same request would fail (and bill) again."
-            )
-        return DashScopeWaitError(event.explain())
+        return job_failure(event.explain(), event.status, (event.result or {}).get("code"))
 
     def on_timeout(self, event: WaitEvent) -> None:
-        self.cancel_job(event.id, why="the wait timed out")
+        cancel_job(self.client, event.id, why="the wait timed out", log=self.log)
 
     def on_kill(self) -> None:
         """A worker-side wait was stopped: cancel the job only if the user ended the task as
@@ -387,20 +330,10 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         if self._job_id is None:
             return
         if self._task_instance is not None and ended_as_failed(self._task_instance):
-            self.cancel_job(self._job_id, why="the task was marked failed")
+            cancel_job(self.client, self._job_id, why="the task was marked failed", log=self.log)
         else:
             self.log.info(
                 "Task stopped; fine-tune job %s keeps running (only a task marked failed "
                 "cancels it).",
                 self._job_id,
             )
-
-    def cancel_job(self, job_id: str, *, why: str) -> None:
-        """Best effort: a job that already ended cannot be cancelled, and that is fine."""
-        try:
-            self.client.cancel_fine_tune(job_id)
-            self.log.warning("Cancelled fine-tune job %s because %s.", job_id, why)
-        except UnsupportedOperationError:
-            self.log.info("Fine-tune job %s had already ended; nothing to cancel.", job_id)
-        except DashScopeError as error:
-            self.log.error("Could not cancel fine-tune job %s (%s): %s", job_id, why, error)

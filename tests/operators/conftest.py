@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog
 from airflow.sdk.execution_time.context import OutletEventAccessors
 from airflow.triggers.base import BaseTrigger
 
@@ -109,10 +111,36 @@ def clock_running(emu: RunningEmulator) -> Iterator[None]:
 
 
 @pytest.fixture
+def task_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """``caplog`` holding the operators' task log lines: Airflow prints them through
+    structlog, which is routed to the standard ``logging`` for the test's duration."""
+    saved = structlog.get_config()
+    structlog.configure(
+        processors=[
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.render_to_log_kwargs,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
+    caplog.set_level(logging.INFO)
+    try:
+        yield caplog
+    finally:
+        structlog.configure(**saved)
+
+
+@pytest.fixture
 def training_path(tmp_path: Path) -> Path:
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join([SFT_LINE] * 16) + "\n")
     return path
+
+
+@pytest.fixture
+def file_id(client: DashScopeClient, training_path: Path) -> str:
+    """An uploaded training file."""
+    return client.upload_file(str(training_path))
 
 
 @pytest.fixture

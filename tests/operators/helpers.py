@@ -13,7 +13,8 @@ except ImportError:  # Airflow 3.1
     from airflow.exceptions import TaskDeferred  # type: ignore[no-redef,attr-defined]
 from airflow.triggers.base import BaseTrigger
 
-from tests.operators.conftest import first_event
+from airflow_dashscope.operators import DashScopeFineTuneOperator
+from tests.operators.conftest import HYPER, first_event
 
 
 def execute(operator: Any, context: dict[str, Any]) -> Any:
@@ -41,3 +42,21 @@ def run_deferred(operator: Any, context: dict[str, Any]) -> Any:
     deferred = deferral(operator, context)
     event = first_event(deferred.trigger)
     return operator.execute_complete(context, event, **(deferred.kwargs or {}))
+
+
+def fine_tune(file_id: str, **options: Any) -> DashScopeFineTuneOperator:
+    """A fine-tune of ``file_id`` on qwen3-8b, deferrable and polling fast unless told."""
+    options.setdefault("deferrable", True)
+    options.setdefault("poll_interval", 0.01)
+    return DashScopeFineTuneOperator(
+        task_id=options.pop("task_id", "finetune"),
+        model=options.pop("model", "qwen3-8b"),
+        training_file_ids=file_id,
+        hyper_parameters=options.pop("hyper_parameters", HYPER),
+        **options,
+    )
+
+
+def run(op: Any, context: dict[str, Any]) -> Any:
+    """Run ``op`` to its end in the mode it was built with."""
+    return run_deferred(op, context) if op.deferrable else execute(op, context)

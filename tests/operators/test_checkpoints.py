@@ -102,6 +102,7 @@ def test_an_unknown_checkpoint_fails_naming_the_existing_ones(
     ) as e:
         execute(export(succeeded_job.job_id, checkpoint="checkpoint-999"), make_context())
     assert isinstance(e.value, AirflowFailException)
+    assert str(e.value).startswith("Set checkpoint to 'latest' or to one of the job's")
 
 
 def test_a_job_still_training_is_a_retryable_error_an_ended_one_a_fatal_one(
@@ -118,10 +119,12 @@ def test_a_job_still_training_is_a_retryable_error_an_ended_one_a_fatal_one(
     ) as e:
         execute(export(job.job_id), make_context())
     assert not isinstance(e.value, AirflowFailException)
+    assert str(e.value).startswith(f"Let fine-tune job {job.job_id} finish first")
     client.cancel_fine_tune(job.job_id)
     emu.advance(3600)
-    with pytest.raises(InvalidRequestError, match="is CANCELED and has no checkpoints"):
+    with pytest.raises(InvalidRequestError, match="is CANCELED and has no checkpoints") as e:
         execute(export(job.job_id), make_context())
+    assert str(e.value).startswith("Export from a SUCCEEDED sft or efficient_sft job")
     assert exports_sent(emu) == 0
 
 
@@ -193,3 +196,108 @@ def test_a_failed_export_fails_the_task(
     emu.fail_export(two_epoch_job.job_id, "checkpoint-2", "InternalError", "export broke")
     with pytest.raises(AirflowException, match="FAILED"):
         op.execute_complete(context, first_event(trigger))
+
+
+# --- which export belongs to the task: retry, clear, changed inputs, and the log ------------
+
+
+def test_a_first_run_on_the_published_final_checkpoint_says_what_really_happened(
+    succeeded_job: FineTuneJob, make_context: Any, task_log: pytest.LogCaptureFixture
+) -> None:
+    """Nothing was reused on a first run: the service published the final checkpoint
+    itself when the job succeeded, and the log says so (and the rename, once)."""
+    result = execute(export(succeeded_job.job_id), make_context())
+    output = succeeded_job.finetuned_output
+    assert result["model_name"] == output
+    lines = [record.getMessage() for record in task_log.records]
+    assert any(
+        f"which the service published itself as {output}" in line and "nothing to export" in line
+        for line in lines
+    ), lines
+    assert not any("reusing it" in line or "exported earlier" in line for line in lines)
+    renamed = [line for line in lines if "asked for" in line]
+    assert renamed == [
+        f"{result['checkpoint']} of job {succeeded_job.job_id}: asked for my-model-v1, the "
+        f"service named it {output} (the id to use from here)."
+    ]
+
+
+def test_a_cleared_run_returns_its_export_quietly(
+    two_epoch_job: FineTuneJob,
+    make_context: Any,
+    emu: RunningEmulator,
+    clock_running: None,
+    task_log: pytest.LogCaptureFixture,
+) -> None:
+    first = run_deferred(export(two_epoch_job.job_id, checkpoint="checkpoint-2"), make_context())
+    cleared = make_context(clears=1)
+    again = execute(export(two_epoch_job.job_id, checkpoint="checkpoint-2"), cleared)
+    assert again["model_name"] == first["model_name"] and again["reused"] is True
+    assert cleared["outlet_events"][EXPORTED_ALIAS].asset_alias_events == []
+    assert exports_sent(emu) == 1
+    assert f"was exported earlier as {first['model_name']}" in task_log.text
+    assert "published itself" not in task_log.text
+
+
+def test_another_checkpoint_gets_its_own_export(
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    training_path: Any,
+    make_context: Any,
+    clock_running: None,
+) -> None:
+    """Changed inputs: a cleared run asking another checkpoint exports that one, and does
+    not take the export of the first."""
+    file_id = client.upload_file(str(training_path))
+    hyper = {**HYPER, "n_epochs": 3, "save_strategy": "epoch"}
+    job_id = client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=hyper).job_id
+    emu.advance(3600)
+    oldest, middle = [c.checkpoint for c in client.list_checkpoints(job_id)][:0:-1]
+    first = run_deferred(export(job_id, checkpoint=oldest), make_context())
+    cleared = make_context(clears=1)
+    again = run_deferred(export(job_id, checkpoint=middle, model_name="my-model-v2"), cleared)
+    assert (first["checkpoint"], again["checkpoint"]) == (oldest, middle)
+    assert again["model_name"] != first["model_name"] and again["reused"] is False
+    assert len(cleared["outlet_events"][EXPORTED_ALIAS].asset_alias_events) == 1
+    assert exports_sent(emu) == 2
+
+
+def test_a_new_model_name_for_a_published_checkpoint_returns_the_published_id(
+    two_epoch_job: FineTuneJob, make_context: Any, emu: RunningEmulator, clock_running: None
+) -> None:
+    """A checkpoint is exported once: asking another name later gets the id it has."""
+    first = run_deferred(export(two_epoch_job.job_id, checkpoint="checkpoint-2"), make_context())
+    cleared = make_context(clears=1)
+    renamed = export(two_epoch_job.job_id, checkpoint="checkpoint-2", model_name="my-model-v2")
+    again = execute(renamed, cleared)
+    assert again["model_name"] == first["model_name"] == "my-model-v1"
+    assert again["requested_model_name"] == "my-model-v2" and again["reused"] is True
+    assert cleared["ti"].xcom("model_name") == "my-model-v1"
+    assert exports_sent(emu) == 1
+
+
+@pytest.mark.parametrize("published_as", ["asked", "derived"])
+def test_a_retry_after_a_failed_export_exports_again(
+    published_as: str,
+    two_epoch_job: FineTuneJob,
+    make_context: Any,
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever name the service lists for the failed export (the pages disagree), a retry
+    exports again instead of waiting on the failure."""
+    monkeypatch.setattr(emu.emulator.settings, "export_model_id", published_as)
+    job_id = two_epoch_job.job_id
+    op, context = export(job_id, checkpoint="checkpoint-2"), make_context()
+    trigger = defer(op, context)
+    emu.fail_export(job_id, "checkpoint-2", "InternalError", "export broke")
+    with pytest.raises(AirflowException, match="FAILED"):
+        op.execute_complete(context, first_event(trigger))
+    retry, again = export(job_id, checkpoint="checkpoint-2"), make_context()
+    trigger = defer(retry, again)
+    emu.advance(60)
+    result = retry.execute_complete(again, first_event(trigger))
+    published = next(c for c in client.list_checkpoints(job_id) if c.checkpoint == "checkpoint-2")
+    assert result["status"] == "SUCCEEDED" and result["model_name"] == published.model_name
+    assert exports_sent(emu) == 2

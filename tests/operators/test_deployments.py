@@ -14,6 +14,7 @@ from airflow_dashscope.exceptions import AirflowFailException, InvalidRequestErr
 from airflow_dashscope.lineage.assets import DEPLOYMENTS_ALIAS
 from airflow_dashscope.operators import DashScopeDeployModelOperator
 from airflow_dashscope.triggers import DashScopeDeploymentTrigger
+from tests.operators.conftest import HYPER
 from tests.operators.helpers import defer, execute, run_deferred
 
 MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "worker"])
@@ -187,3 +188,70 @@ def test_a_deployment_that_stops_or_fails_fails_the_task(
     emu.set_deployment_status(context["ti"].xcom("deployed_model"), status)
     with pytest.raises(AirflowException, match=status):
         op.execute_complete(context, first_event(trigger))
+
+
+# --- which deployment belongs to the task: retry, clear, changed inputs ----------------------
+
+
+def test_another_model_gets_its_own_deployment(
+    succeeded_job: FineTuneJob,
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    file_id: str,
+    make_context: Any,
+    clock_running: None,
+) -> None:
+    """Changed inputs: the cleared run deploys the new model instead of reusing the old."""
+    first = run_deferred(deploy(str(succeeded_job.finetuned_output)), make_context())
+    retrained = client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=HYPER)
+    emu.advance(3600)
+    model = str(client.get_fine_tune(retrained.job_id).finetuned_output)
+    cleared = make_context(clears=1)
+    again = run_deferred(deploy(model), cleared)
+    assert again["deployed_model"] != first["deployed_model"] and again["reused"] is False
+    assert again["model_name"] == model
+    assert len(cleared["outlet_events"][DEPLOYMENTS_ALIAS].asset_alias_events) == 1
+    assert emu.counters()["deployments_created"] == 2
+
+
+def test_a_changed_capacity_keeps_the_deployment_as_it_is(
+    succeeded_job: FineTuneJob,
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    make_context: Any,
+    clock_running: None,
+) -> None:
+    """Capacity is not part of the deployment's identity: resizing is the scale operator's."""
+    model = str(succeeded_job.finetuned_output)
+    first = run_deferred(deploy(model), make_context())
+    again = execute(deploy(model, capacity=2), make_context(clears=1))
+    assert again["deployed_model"] == first["deployed_model"] and again["reused"] is True
+    assert client.get_deployment(first["deployed_model"]).capacity == 1
+    assert emu.counters()["deployments_created"] == 1
+
+
+def test_a_retry_after_a_failed_deployment_fails_without_deploying_again(
+    succeeded_job: FineTuneJob, make_context: Any, emu: RunningEmulator
+) -> None:
+    """The task's suffix is taken by the FAILED deployment: a retry reports it, it does not
+    pay for a second one."""
+    model = str(succeeded_job.finetuned_output)
+    context = make_context()
+    defer(deploy(model), context)
+    emu.set_deployment_status(context["ti"].xcom("deployed_model"), "FAILED")
+    retry, again = deploy(model, deferrable=False), make_context()
+    with pytest.raises(AirflowException, match="FAILED"):
+        execute(retry, again)
+    assert again["ti"].xcom("deployed_model") == context["ti"].xcom("deployed_model")
+    assert emu.counters()["deployments_created"] == 1
+
+
+def test_the_log_says_whether_the_deployment_is_reused_or_waited_on(
+    succeeded_job: FineTuneJob, make_context: Any, task_log: pytest.LogCaptureFixture
+) -> None:
+    model = str(succeeded_job.finetuned_output)
+    context = make_context()
+    defer(deploy(model), context)
+    defer(deploy(model), make_context())
+    deployed = context["ti"].xcom("deployed_model")
+    assert f"Waiting on deployment {deployed} of this task (PENDING)." in task_log.text

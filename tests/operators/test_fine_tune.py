@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,30 +25,9 @@ from airflow_dashscope.operators import DashScopeFineTuneOperator
 from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
 from airflow_dashscope.waiting import user_action
 from tests.operators.conftest import HYPER, first_event
-from tests.operators.helpers import defer, execute, run_deferred
+from tests.operators.helpers import defer, execute, fine_tune, run
 
 MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "worker"])
-
-
-@pytest.fixture
-def file_id(client: DashScopeClient, training_path: Path) -> str:
-    return client.upload_file(str(training_path))
-
-
-def fine_tune(file_id: str, **options: Any) -> DashScopeFineTuneOperator:
-    options.setdefault("deferrable", True)
-    options.setdefault("poll_interval", 0.01)
-    return DashScopeFineTuneOperator(
-        task_id=options.pop("task_id", "finetune"),
-        model=options.pop("model", "qwen3-8b"),
-        training_file_ids=file_id,
-        hyper_parameters=options.pop("hyper_parameters", HYPER),
-        **options,
-    )
-
-
-def run(op: DashScopeFineTuneOperator, context: dict[str, Any]) -> Any:
-    return run_deferred(op, context) if op.deferrable else execute(op, context)
 
 
 @MODES
@@ -133,6 +111,7 @@ def test_failed_job_fails_the_task_with_code_message_and_logs(
     assert isinstance(failed.value, AirflowFailException)
     text = str(failed.value)
     assert "FAILED" in text and "InvalidParameter" in text and "bad data at line 3" in text
+    assert text.startswith("Fix the training data or the parameters")  # what to do, first
 
 
 def _failing(create: Any, emu: RunningEmulator, code: str = "InvalidParameter") -> Any:
@@ -252,49 +231,6 @@ def test_on_kill_cancels_only_a_task_marked_failed(
         assert not outcome and client.get_fine_tune(job_id).status_name == "SUCCEEDED"
 
 
-def test_a_new_try_reattaches_to_the_running_job(
-    file_id: str, make_context: Any, emu: RunningEmulator, clock_running: None
-) -> None:
-    first = make_context()
-    trigger = defer(fine_tune(file_id), first)  # the worker "crashes" after deferring
-    job_id = first["ti"].xcom("job_id")
-    second = make_context()  # a new try: XComs cleared
-    assert "job_id" not in second["ti"].xcoms
-    op = fine_tune(file_id)
-    again = defer(op, second)
-    assert second["ti"].xcom("job_id") == job_id
-    assert again.serialize()[1]["job_id"] == trigger.serialize()[1]["job_id"]
-    assert op.execute_complete(second, first_event(again))["job_id"] == job_id
-    # A third try after success (same run, not cleared) finishes without waiting, and
-    # announces the model: the try that saw it succeed never recorded its event.
-    third = make_context()
-    result = execute(fine_tune(file_id), third)
-    assert result["status"] == "SUCCEEDED" and result["reused"] is False
-    assert len(third["outlet_events"][TRAINED_ALIAS].asset_alias_events) == 1
-    assert emu.counters()["jobs_created"] == 1
-
-
-def test_a_crash_between_create_and_defer_does_not_create_twice(
-    file_id: str, make_context: Any, emu: RunningEmulator
-) -> None:
-    from airflow_dashscope.operators.identity import JobIdentity
-
-    context = make_context()
-    crashed = fine_tune(file_id)
-    crashed.check_request()
-    crashed.create(JobIdentity.of(context, None, crashed.inputs()).name, [])  # then the crash
-    defer(fine_tune(file_id), make_context())
-    assert emu.counters()["jobs_created"] == 1
-
-
-def test_other_task_instances_get_their_own_jobs(
-    file_id: str, make_context: Any, emu: RunningEmulator
-) -> None:
-    defer(fine_tune(file_id), make_context(run_id="run_a"))
-    defer(fine_tune(file_id), make_context(run_id="run_b"))
-    assert emu.counters()["jobs_created"] == 2
-
-
 @pytest.mark.parametrize(
     ("options", "problem"),
     [
@@ -345,69 +281,6 @@ def test_template_fields_and_links() -> None:
         isinstance(link, DashScopeFineTuneJobLink)
         for link in DashScopeFineTuneOperator.operator_extra_links
     )
-
-
-# --- input-aware identity: retry, clear, changed inputs ---------------------------------------
-
-
-def test_clear_with_new_data_retrains_on_the_new_file(
-    client: DashScopeClient,
-    training_path: Path,
-    make_context: Any,
-    emu: RunningEmulator,
-    clock_running: None,
-) -> None:
-    old_file = client.upload_file(str(training_path))
-    first = execute(fine_tune(old_file, deferrable=False), make_context())
-    new_file = client.upload_file(str(training_path))  # the cleared run's upload: a new id
-    cleared = make_context(clears=1)
-    second = execute(fine_tune(new_file, deferrable=False), cleared)
-    assert second["job_id"] != first["job_id"] and second["reused"] is False
-    assert client.get_fine_tune(second["job_id"]).training_file_ids == [new_file]
-    assert emu.counters()["jobs_created"] == 2
-    assert len(cleared["outlet_events"][TRAINED_ALIAS].asset_alias_events) == 1
-
-
-def test_clear_with_the_same_inputs_reuses_quietly(
-    file_id: str, make_context: Any, emu: RunningEmulator, clock_running: None
-) -> None:
-    first = execute(fine_tune(file_id, deferrable=False), make_context())
-    cleared = make_context(clears=1)
-    again = execute(fine_tune(file_id), cleared)  # deferrable, but nothing to wait for
-    assert again["job_id"] == first["job_id"] and again["reused"] is True
-    assert cleared["outlet_events"][TRAINED_ALIAS].asset_alias_events == []
-    assert emu.counters()["jobs_created"] == 1
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"hyper_parameters": {**HYPER, "n_epochs": 2}},
-        {"model_name": "renamed"},
-        {"reuse": "never"},
-    ],
-    ids=["hyperparameters", "model-name", "reuse-never"],
-)
-def test_changed_inputs_or_reuse_never_retrain(
-    change: dict[str, Any],
-    file_id: str,
-    make_context: Any,
-    emu: RunningEmulator,
-    clock_running: None,
-) -> None:
-    first = execute(fine_tune(file_id, deferrable=False), make_context())
-    again = execute(fine_tune(file_id, deferrable=False, **change), make_context(clears=1))
-    assert again["job_id"] != first["job_id"] and again["reused"] is False
-    assert emu.counters()["jobs_created"] == 2
-
-
-def test_clear_of_a_running_job_reattaches(
-    file_id: str, make_context: Any, emu: RunningEmulator
-) -> None:
-    defer(fine_tune(file_id), make_context())
-    trigger = defer(fine_tune(file_id), make_context(clears=1))
-    assert emu.counters()["jobs_created"] == 1
-    assert trigger.serialize()[1]["job_id"]
 
 
 def test_one_listing_per_create(file_id: str, make_context: Any, emu: RunningEmulator) -> None:
