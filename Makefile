@@ -65,6 +65,8 @@ test-all: test test-e2e test-floor
 test-floor:
 	$(MAKE) pytest VENV=$(FLOOR_VENV) AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
 
+# A quiet run: a summary (the answer, the job, its billed tokens, how to open the UI), with
+# Airflow's own log in a file; DEMO_VERBOSE=1 make demo shows that log too.
 demo: venv
 	$(PY) example_dags/run_demo.py
 
