@@ -3,7 +3,8 @@
 Each ```python block runs unless the comment line right above it says otherwise:
 
 - ``<!-- snippet: not run (why) -->``: it cannot run here (a sketch, the real service); the
-  reason is required, so a reader sees it too.
+  reason is required, so a reader sees it too. ``not run (an excerpt of path/to/file.py)``
+  is a copy of code: it must still be in that file, verbatim.
 - ``<!-- snippet: pytest ... -->``: one file of a test project, named by its first comment line
   (``# tests/conftest.py``). A page's files are written to a temp dir with the example
   pipeline in ``dags/`` and run by pytest in a fresh process, against the emulator.
@@ -26,8 +27,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
-BLOCK = re.compile(r"(?:<!-- snippet: (?P<mark>.*?) -->\n)?```python\n(?P<source>.*?)```", re.S)
+BLOCK = re.compile(
+    r"(?:^<!-- snippet: (?P<mark>[^\n]*) -->\n)?^```python\n(?P<source>.*?)^```", re.S | re.M
+)
 NOT_RUN = re.compile(r"not run \((?P<reason>.+)\)")
+EXCERPT = re.compile(r"not run \(an excerpt of (?P<path>[\w/.-]+)\)")
 FILE_NAME = re.compile(r"# (?P<name>[\w/.-]+\.py)\b")
 
 
@@ -73,6 +77,17 @@ def test_every_mark_is_known_and_says_why_a_snippet_does_not_run() -> None:
             assert not snippet.mark, f"{snippet.id}: unknown mark {snippet.mark!r}"
     # The marks are read: most snippets run, and the test projects are found.
     assert len(scripts()) >= 10 and {"README.md", "docs/emulator.md"} <= set(projects())
+
+
+@pytest.mark.parametrize(
+    "snippet", [s for s in snippets() if EXCERPT.fullmatch(s.mark)], ids=lambda s: s.id
+)
+def test_an_excerpt_is_still_in_its_file(snippet: Snippet) -> None:
+    match = EXCERPT.fullmatch(snippet.mark)
+    assert match is not None
+    assert snippet.source in (ROOT / match["path"]).read_text(), (
+        f"{snippet.id} no longer matches {match['path']}: update the page"
+    )
 
 
 @pytest.mark.parametrize("snippet", scripts(), ids=lambda s: s.id)
