@@ -4,7 +4,7 @@ Each ```python block runs unless the comment line right above it says otherwise:
 
 - ``<!-- snippet: not run (why) -->``: it cannot run here (a sketch, the real service); the
   reason is required, so a reader sees it too. ``not run (an excerpt of path/to/file.py)``
-  is a copy of code: it must still be in that file, verbatim.
+  is a copy of code: it must still be in that file, verbatim (dedented, to parse alone).
 - ``<!-- snippet: pytest ... -->``: one file of a test project, named by its first comment line
   (``# tests/conftest.py``). A page's files are written to a temp dir with the example
   pipeline in ``dags/`` and run by pytest in a fresh process, against the emulator.
@@ -20,6 +20,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,10 @@ def test_every_mark_is_known_and_says_why_a_snippet_does_not_run() -> None:
 def test_an_excerpt_is_still_in_its_file(snippet: Snippet) -> None:
     match = EXCERPT.fullmatch(snippet.mark)
     assert match is not None
-    assert snippet.source in (ROOT / match["path"]).read_text(), (
+    code = (ROOT / match["path"]).read_text()
+    # A method or a class attribute is shown dedented, so that it parses on its own.
+    indented = [textwrap.indent(snippet.source, " " * n) for n in (0, 4, 8)]
+    assert any(text in code for text in indented), (
         f"{snippet.id} no longer matches {match['path']}: update the page"
     )
 
