@@ -10,7 +10,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-e2e test-slow test-all test-floor lint typecheck pytest test-production services browser demo bench docs clean
+.PHONY: venv test test-e2e test-slow test-all test-floor lint typecheck pytest test-production services browser demo bench docs docs-serve clean
 
 $(VENV)/.stamp-$(AIRFLOW_VERSION): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,12 +65,21 @@ test-all: test test-e2e test-floor
 test-floor:
 	$(MAKE) pytest VENV=$(FLOOR_VENV) AIRFLOW_VERSION=$(AIRFLOW_FLOOR)
 
+# A quiet run: a summary (the answer, the job, its billed tokens, how to open the UI), with
+# Airflow's own log in a file; DEMO_VERBOSE=1 make demo shows that log too.
 demo: venv
 	$(PY) example_dags/run_demo.py
 
 # The documentation site (docs/, mkdocs.yml) in strict mode: broken links and references fail.
+# site/index.html opens from disk; search needs it served (`make docs-serve`, or http.server).
 docs: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+	@echo "Built site/. Open site/index.html, or serve it for search:"
+	@echo "  $(PY) -m http.server -d site 8000   -> http://127.0.0.1:8000/"
+
+# The site served with live reload (and search) at http://127.0.0.1:8000/.
+docs-serve: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 # Issue 13's figures side by side (about 15 minutes); the peers come from the bench extra.
 bench: venv

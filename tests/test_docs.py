@@ -46,9 +46,17 @@ def build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
 def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     done = build(ROOT / "mkdocs.yml", tmp_path / "site")
     assert done.returncode == 0, done.stderr[-4000:]
-    reference = (tmp_path / "site" / "reference" / "operators" / "index.html").read_text()
+    reference = (tmp_path / "site" / "reference" / "operators.html").read_text()
     # The API reference is generated from the docstrings.
     assert "Start a fine-tune job on Model Studio" in reference
+    # Every link between pages names a file, so the site works opened from disk (file://).
+    index = (tmp_path / "site" / "index.html").read_text()
+    links = re.findall(r'href="([^"#:]+)"', index)
+    pages = [link for link in links if not link.endswith((".css", ".js", ".png", ".svg", "/."))]
+    assert "quickstart.html" in pages
+    for link in pages:
+        assert not link.endswith("/"), f"{link} would open a directory listing from disk"
+        assert (tmp_path / "site" / link).is_file(), link
 
 
 @needs_mkdocs
@@ -161,3 +169,31 @@ def test_the_api_reference_covers_the_public_classes() -> None:
     for name in sensors.__all__:
         if name.endswith("Sensor"):
             assert name in names, name
+
+
+def test_the_built_site_works_from_disk_and_names_the_real_repository() -> None:
+    """Folder URLs show a directory listing under file://; the repository is the declared one."""
+    import tomllib
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    assert config["use_directory_urls"] is False
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    assert config.get("repo_url") == urls["Source"]
+    readme = (ROOT / "README.md").read_text()
+    # Search needs a server: the README says how to get one.
+    assert "python -m http.server -d site" in readme and "make docs-serve" in readme
+
+
+def test_the_ui_page_names_the_paths_airflow_serves() -> None:
+    """The UI mounts a plugin's views at ``/plugin/<url_route>``, its app at ``url_prefix``."""
+    from airflow_dashscope.plugins.plugin import DASHSCOPE_PAGE, FINE_TUNING_TAB, DashScopePlugin
+
+    ui = (DOCS / "ui.md").read_text()
+    (app,) = DashScopePlugin.fastapi_apps
+    prefix = app["url_prefix"]
+    assert f"`/plugin/{DASHSCOPE_PAGE['url_route']}`" in ui
+    assert f"/plugin/{FINE_TUNING_TAB['url_route']}`" in ui
+    assert f"`{prefix}/{DASHSCOPE_PAGE['href'].removeprefix(prefix.strip('/') + '/')}`" in ui
+    routes = {getattr(route, "path", "") for route in app["app"].routes}
+    assert "/" not in routes  # the prefix alone is no page: the docs must not send users there
+    assert f"under `{prefix}`;" not in ui and f"under `{prefix}`." not in ui

@@ -1,5 +1,9 @@
 """The Airflow plugin: mounts the app under ``/dashscope`` and adds the tab and the page.
 
+The app has no page at ``/dashscope`` itself: users reach it through Airflow's UI, which
+shows each view at ``/plugin/<url_route>`` (the page: ``/plugin/dashscope``) in a frame of
+its ``href``.
+
 ``external_views`` hrefs are relative (no leading slash) so they follow Airflow's base URL;
 the UI fills ``{DAG_ID}``, ``{TASK_ID}``, ``{MAP_INDEX}`` and ``{RUN_ID}`` for the
 ``task_instance`` tab. Airflow shows the tab on every task instance; on a task that is not a

@@ -4,6 +4,12 @@ The fine-tune and deploy operators push the remote id to XCom (``job_id``,
 ``deployed_model``) the moment it exists, and their result (``return_value``) when they end;
 the connection comes from the task's rendered ``dashscope_conn_id``. Nothing here talks to
 DashScope, and every query is limited to the DAG ids the caller may read.
+
+A task is recognised by its class, not by its class name: a user's subclass of the fine-tune
+operator starts fine-tune jobs too. The API server cannot import DAG files (a subclass often
+lives in one), so the class is read where the metadata DB keeps it: the serialized DAG lists
+each task's ``operator_extra_links``, and each kind's operator carries its own console link,
+which subclasses inherit.
 """
 
 from __future__ import annotations
@@ -15,21 +21,35 @@ from datetime import datetime
 from typing import Any, Literal
 
 from airflow.models.renderedtifields import RenderedTaskInstanceFields
+from airflow.models.serialized_dag import SerializedDagModel
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
-from sqlalchemy import select
+from airflow.sdk import BaseOperatorLink
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.links.console import (
+    DashScopeDeploymentLink,
+    DashScopeExportedModelLink,
+    DashScopeFineTuneJobLink,
+)
 
 Kind = Literal["fine_tune", "deployment", "export"]
 
-#: The operators whose tasks start what the view shows, by the kind of thing they start.
-OPERATOR_KINDS: dict[str, Kind] = {
-    "DashScopeFineTuneOperator": "fine_tune",
-    "DashScopeDeployModelOperator": "deployment",
-    "DashScopeExportCheckpointOperator": "export",
+#: The console link each kind's operator declares (``operator_extra_links``), by the kind of
+#: thing its tasks start: the fine-tune, export and deploy operators and their subclasses.
+LINK_KINDS: dict[type[BaseOperatorLink], Kind] = {
+    DashScopeFineTuneJobLink: "fine_tune",
+    DashScopeDeploymentLink: "deployment",
+    DashScopeExportedModelLink: "export",
 }
+#: The same, by the XCom key under which a serialized DAG names each of a task's links.
+_KINDS_BY_LINK_KEY: dict[str, Kind] = {link().xcom_key: kind for link, kind in LINK_KINDS.items()}
+#: Task kinds of each serialized DAG version seen, by (dag_version_id, dag_hash): a version's
+#: serialized DAG is rewritten only while no task instance uses it, and the hash then changes.
+_version_kinds: dict[tuple[Any, str], dict[str, Kind]] = {}
+_VERSIONS_KEPT = 1024
 #: The XCom key holding each kind's remote id.
 ID_KEYS: dict[Kind, str] = {
     "fine_tune": "job_id",
@@ -126,7 +146,43 @@ def _conn_ids(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str,
     return found
 
 
-def _records(session: Session, tis: list[Any]) -> list[TaskRecord]:
+def task_kinds(serialized_dag: dict[str, Any]) -> dict[str, Kind]:
+    """The DashScope tasks of one serialized DAG (``SerializedDagModel.data``), by task id."""
+    found: dict[str, Kind] = {}
+    for entry in serialized_dag.get("dag", {}).get("tasks", []):
+        task = entry.get("__var", entry) if isinstance(entry, dict) else {}
+        links = task.get("_operator_extra_links") or {}
+        keys = links.values() if isinstance(links, dict) else ()
+        kinds = {_KINDS_BY_LINK_KEY[key] for key in keys if key in _KINDS_BY_LINK_KEY}
+        if len(kinds) == 1:
+            found[task["task_id"]] = kinds.pop()
+    return found
+
+
+def _dashscope_tasks(
+    session: Session, dag_ids: Collection[str], kinds: Collection[Kind]
+) -> dict[tuple[Any, str], Kind]:
+    """The DashScope tasks of these DAGs' versions, by (dag_version_id, task_id)."""
+    sdm = SerializedDagModel
+    versions = session.execute(
+        select(sdm.dag_version_id, sdm.dag_hash).where(sdm.dag_id.in_(set(dag_ids)))
+    ).all()
+    found: dict[tuple[Any, str], Kind] = {}
+    for version_id, dag_hash in versions:
+        tasks = _version_kinds.get((version_id, dag_hash))
+        if tasks is None:
+            serialized = session.scalar(select(sdm).where(sdm.dag_version_id == version_id))
+            tasks = task_kinds(serialized.data or {}) if serialized is not None else {}
+            if len(_version_kinds) >= _VERSIONS_KEPT:
+                _version_kinds.clear()
+            _version_kinds[(version_id, dag_hash)] = tasks
+        found.update({(version_id, t): k for t, k in tasks.items() if k in kinds})
+    return found
+
+
+def _records(
+    session: Session, tis: list[Any], tasks: dict[tuple[Any, str], Kind]
+) -> list[TaskRecord]:
     xcoms, conns = _xcoms(session, tis), _conn_ids(session, tis)
     records = []
     for ti in tis:
@@ -137,7 +193,7 @@ def _records(session: Session, tis: list[Any]) -> list[TaskRecord]:
                 run_id=ti.run_id,
                 task_id=ti.task_id,
                 map_index=ti.map_index,
-                kind=OPERATOR_KINDS[ti.operator],
+                kind=tasks[(ti.dag_version_id, ti.task_id)],
                 state=str(getattr(ti.state, "value", ti.state)) if ti.state else None,
                 start_date=ti.start_date,
                 end_date=ti.end_date,
@@ -148,18 +204,22 @@ def _records(session: Session, tis: list[Any]) -> list[TaskRecord]:
     return records
 
 
-def _select_tis() -> Any:
+def _select_tis(tasks: dict[tuple[Any, str], Kind]) -> Any:
+    """Task instances of these tasks (an empty IN matches nothing)."""
     ti = TaskInstance
     return select(
         ti.dag_id,
         ti.run_id,
         ti.task_id,
         ti.map_index,
-        ti.operator,
+        ti.dag_version_id,
         ti.state,
         ti.start_date,
         ti.end_date,
-    ).where(ti.operator.in_(OPERATOR_KINDS))
+    ).where(tuple_(ti.dag_version_id, ti.task_id).in_(list(tasks)))
+
+
+ALL_KINDS: tuple[Kind, ...] = ("fine_tune", "deployment", "export")
 
 
 def find_task(
@@ -167,22 +227,28 @@ def find_task(
 ) -> TaskRecord | None:
     """The DashScope task instance at that address (None: absent, or not a DashScope task)."""
     ti = TaskInstance
+    tasks = _dashscope_tasks(session, [dag_id], ALL_KINDS)
+    if not tasks:
+        return None
     row = session.execute(
-        _select_tis().where(
+        _select_tis(tasks).where(
             ti.dag_id == dag_id,
             ti.run_id == run_id,
             ti.task_id == task_id,
             ti.map_index == map_index,
         )
     ).first()
-    return _records(session, [row])[0] if row is not None else None
+    return _records(session, [row], tasks)[0] if row is not None else None
 
 
 def run_tasks(session: Session, dag_id: str, run_id: str) -> list[TaskRecord]:
     """The DashScope tasks of one DAG run (the exports and deploys next to a fine-tune)."""
     ti = TaskInstance
-    rows = session.execute(_select_tis().where(ti.dag_id == dag_id, ti.run_id == run_id)).all()
-    return _records(session, list(rows))
+    tasks = _dashscope_tasks(session, [dag_id], ALL_KINDS)
+    if not tasks:
+        return []
+    rows = session.execute(_select_tis(tasks).where(ti.dag_id == dag_id, ti.run_id == run_id))
+    return _records(session, list(rows), tasks)
 
 
 def recent_tasks(
@@ -197,14 +263,16 @@ def recent_tasks(
     dag_ids = set(readable_dag_ids)
     if dag_id is not None:
         dag_ids &= {dag_id}
-    wanted = [name for name, kind in OPERATOR_KINDS.items() if kind in kinds]
-    if not dag_ids or not wanted:
+    if not dag_ids:
+        return []
+    tasks = _dashscope_tasks(session, dag_ids, kinds)
+    if not tasks:
         return []
     ti = TaskInstance
     rows = session.execute(
-        _select_tis()
-        .where(ti.dag_id.in_(dag_ids), ti.operator.in_(wanted))
+        _select_tis(tasks)
+        .where(ti.dag_id.in_(dag_ids))
         .order_by(ti.start_date.desc().nulls_last(), ti.run_id.desc())
         .limit(limit)
     ).all()
-    return _records(session, list(rows))
+    return _records(session, list(rows), tasks)

@@ -50,7 +50,7 @@ def check_text_content(
     if not isinstance(content, str):
         sink.error(path, f"expected a string, got {json_type(content)}")
     elif not content or content.isspace():
-        sink.error(path, "must not be empty")
+        sink.error(path, "must not be empty", hint="write the turn's text, or delete the turn")
     else:
         estimate.add_text(content)
 

@@ -19,6 +19,7 @@ from airflow_dashscope.training_data.values import json_type
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _DRAIN_CHUNK = 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
+JSON_HINT = "write each example as one whole JSON object {...} on its own line"
 
 
 def _reject_constant(name: str) -> float:
@@ -49,28 +50,48 @@ def iter_json_objects(
         if line_no == 1 and raw.startswith(UTF8_BOM):
             raw = raw[len(UTF8_BOM) :]
             sink.warning(
-                "", "UTF-8 byte order mark at the start of the file (tolerated; better removed)"
+                "",
+                "UTF-8 byte order mark at the start of the file (tolerated; better removed)",
+                hint="save the file as UTF-8 without a byte order mark",
             )
         if not raw.strip():
-            sink.error("", "blank line (every line must hold one JSON object)")
+            sink.error(
+                "", "blank line (every line must hold one JSON object)", hint="delete the line"
+            )
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            sink.error("", f"invalid UTF-8 at byte {exc.start + 1} of the line")
+            sink.error(
+                "",
+                f"invalid UTF-8 at byte {exc.start + 1} of the line",
+                hint="save the file as UTF-8",
+            )
             continue
+        line = text.rstrip("\r\n")
         try:
-            value = _decoder.decode(text)
+            value = _decoder.decode(line)
         except json.JSONDecodeError as exc:
-            sink.error("", f"invalid JSON: {exc.msg} (column {exc.colno})")
+            sink.error("", f"invalid JSON: {exc.msg} {_column(line, exc.pos)}", hint=JSON_HINT)
             continue
         except (ValueError, RecursionError) as exc:
             sink.error("", f"invalid JSON: {exc or 'nested too deeply'}")
             continue
         if not isinstance(value, dict):
-            sink.error("", f"expected a JSON object, got {json_type(value)}")
+            sink.error("", f"expected a JSON object, got {json_type(value)}", hint=JSON_HINT)
             continue
         yield value
+
+
+def _column(line: str, pos: int) -> str:
+    """Where a JSON error is, in the line's own characters.
+
+    The line is decoded without its line break, so an error at its end (an unclosed ``{``,
+    a missing ``]``) points past the last character instead of at column 1 of a next line.
+    """
+    if pos >= len(line):
+        return f"at column {len(line) + 1} (the end of the line)"
+    return f"at column {pos + 1}"
 
 
 def _drain_line(stream: IO[bytes]) -> int:

@@ -1,8 +1,10 @@
 """The outcome of validating one training file: problems found and statistics gathered.
 
 Problems carry file, 1-based line and a field path so a task log points straight at the
-offending spot. Only the first ``max_problems`` are kept (a broken 300 MB file must not
-produce a 300 MB report), but every problem is counted.
+offending spot. They are written where to look first, then what is wrong, then (when known)
+how to fix it on a line of its own: Airflow's log viewer does not wrap, so the end of one long
+line is what a reader never sees. Only the first ``max_problems`` are kept (a broken 300 MB
+file must not produce a 300 MB report), but every problem is counted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ Severity = Literal["error", "warning"]
 
 #: How many problems ``TrainingDataError`` lists in its message.
 PROBLEMS_IN_EXCEPTION = 10
+#: A hint's indent under its problem (itself indented by two in a summary).
+HINT_INDENT = "    "
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +31,21 @@ class Problem:
     field: str
     message: str
     severity: Severity = "error"
+    #: How to fix it, when the validator knows ("" otherwise).
+    hint: str = ""
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         prefix = "" if self.severity == "error" else "warning: "
-        return f"{where}: {self.field or '<line>'}: {prefix}{self.message}"
+        text = f"{where}: {self.field or '<line>'}: {prefix}{self.message}"
+        return f"{text}\n{HINT_INDENT}fix: {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``hint`` only when there is one (the older shape otherwise)."""
+        data = asdict(self)
+        if not self.hint:
+            del data["hint"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,30 +97,36 @@ class ValidationReport:
             raise TrainingDataError(self)
 
     def summary(self) -> str:
-        """A few lines for a task log: verdict, figures, then the kept problems."""
+        """Lines for a task log: the verdict, the kept problems (what to fix), then figures."""
         s = self.stats
         verdict = "OK" if self.ok else "INVALID"
         lines = [
             f"{self.file} ({self.training_type}): {verdict}, {self.error_count} error(s), "
             f"{self.warning_count} warning(s)",
-            f"  examples={s.examples} turns={s.turns} characters={s.characters} "
-            f"estimated_tokens~{s.estimated_tokens} max_example_tokens~{s.max_example_tokens}"
-            + (
-                f" billed_tokens~{s.estimated_billed_tokens} (x{s.n_epochs} epochs)"
-                if s.estimated_billed_tokens is not None
-                else ""
-            ),
+            *(_indented(p) for p in self.problems),
         ]
-        lines.extend(f"  {p}" for p in self.problems)
         if self.truncated:
             lines.append(f"  ... {self.problem_count - len(self.problems)} more problem(s)")
+        lines.append(f"  examples={s.examples} turns={s.turns} characters={s.characters}")
+        tokens = (
+            f"  estimated_tokens~{s.estimated_tokens} max_example_tokens~{s.max_example_tokens}"
+        )
+        if s.estimated_billed_tokens is not None:
+            tokens += f" billed_tokens~{s.estimated_billed_tokens} (x{s.n_epochs} epochs)"
+        lines.append(tokens)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["problems"] = [p.to_dict() for p in self.problems]
         data["ok"] = self.ok
         data["problem_count"] = self.problem_count
         return data
+
+
+def _indented(problem: Problem) -> str:
+    """A problem as a summary or an exception lists it: each of its lines indented by two."""
+    return "\n".join(f"  {line}" for line in str(problem).splitlines())
 
 
 class TrainingDataError(ValueError):
@@ -119,7 +139,7 @@ class TrainingDataError(ValueError):
             f"{report.file}: {report.error_count} error(s) in {report.training_type} "
             f"training data (showing {len(shown)}):"
         ]
-        lines.extend(f"  {p}" for p in shown)
+        lines.extend(_indented(p) for p in shown)
         super().__init__("\n".join(lines))
 
 
@@ -147,17 +167,17 @@ class ProblemCollector:
         self.file = file
         self.line = None
 
-    def error(self, field: str, message: str) -> None:
+    def error(self, field: str, message: str, *, hint: str = "") -> None:
         self.error_count += 1
-        self._keep(field, message, "error")
+        self._keep(field, message, "error", hint)
 
-    def warning(self, field: str, message: str) -> None:
+    def warning(self, field: str, message: str, *, hint: str = "") -> None:
         self.warning_count += 1
-        self._keep(field, message, "warning")
+        self._keep(field, message, "warning", hint)
 
-    def _keep(self, field: str, message: str, severity: Severity) -> None:
+    def _keep(self, field: str, message: str, severity: Severity, hint: str) -> None:
         if len(self.kept) < self.max_problems:
-            self.kept.append(Problem(self.file, self.line, field, message, severity))
+            self.kept.append(Problem(self.file, self.line, field, message, severity, hint))
 
     def build(
         self, training_type: str, estimate: TokenEstimate, n_epochs: int | None

@@ -27,7 +27,11 @@ class SftExampleCheck:
         self, example: dict[str, Any], sink: ProblemCollector, estimate: TokenEstimate
     ) -> None:
         if "messages" not in example:
-            sink.error("messages", 'missing (SFT lines are {"messages": [...]})')
+            sink.error(
+                "messages",
+                'missing (SFT lines are {"messages": [...]})',
+                hint='put the turns in a "messages" array of {"role": ..., "content": ...}',
+            )
             return
         messages = example["messages"]
         roles = check_conversation(
@@ -39,7 +43,11 @@ class SftExampleCheck:
         if roles is None or None in roles:
             return  # an invalid role is reported already; turn rules would only echo it
         if "assistant" not in roles:
-            sink.error("messages", "no assistant turn: there is nothing to train on")
+            sink.error(
+                "messages",
+                "no assistant turn: there is nothing to train on",
+                hint="add the answer the model should learn as an assistant turn",
+            )
         elif roles[-1] == "user":
             sink.warning(f"messages[{len(roles) - 1}]", "a final user turn is not trained on")
         if self.thinking:

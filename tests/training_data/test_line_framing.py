@@ -31,6 +31,25 @@ def test_invalid_json(tmp_path: Path) -> None:
     assert_only_problem(report, 3, "", "invalid JSON")
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", ""])
+def test_a_line_broken_at_its_end_reports_the_end_column(tmp_path: Path, ending: str) -> None:
+    """An unclosed object is found past the last character: not at column 1 (issue: twice)."""
+    line = '{"messages": [{"role": "user", "content": "hi"}]'
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(f"{line}{ending}".encode())
+    report = validate_training_file(path)
+    expected = f"at column {len(line) + 1} (the end of the line)"
+    assert_only_problem(report, 1, "", expected)
+
+
+def test_a_json_error_inside_a_line_reports_its_column(tmp_path: Path) -> None:
+    line = '{"messages": [{"role": "user" "content": "hi"}]}'
+    report = validate_lines(tmp_path, [GOOD_CHAT, line])
+    column = line.index('"content') + 1
+    assert_only_problem(report, 2, "", f"Expecting ',' delimiter at column {column}")
+    assert "end of the line" not in report.problems[0].message
+
+
 def test_nan_is_not_json(tmp_path: Path) -> None:
     report = validate_lines(tmp_path, ['{"text": NaN}'], training_type="cpt")
     assert_only_problem(report, 1, "", "NaN is not valid JSON")

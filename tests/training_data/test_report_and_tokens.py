@@ -136,3 +136,31 @@ def test_package_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_report_puts_where_first_then_what_then_how(tmp_path: Path) -> None:
+    """Airflow's log viewer does not wrap: each problem's lines start with what matters."""
+    report = validate_lines(tmp_path, [GOOD_CHAT, "{", {"prompt": "q"}], n_epochs=2)
+    lines = report.summary().splitlines()
+    assert "INVALID" in lines[0]
+    where = f"  {report.file}:2: <line>: invalid JSON: "
+    at = next(i for i, line in enumerate(lines) if line.startswith(where))
+    assert (
+        lines[at + 1]
+        == "      fix: write each example as one whole JSON object {...} on its own line"
+    )
+    missing = next(i for i, line in enumerate(lines) if f"{report.file}:3: messages:" in line)
+    assert lines[missing + 1].startswith('      fix: put the turns in a "messages" array')
+    # The figures come after the problems, each line short enough to read without scrolling.
+    assert missing < next(i for i, line in enumerate(lines) if "examples=" in line)
+    assert all(len(line) <= 100 for line in lines if report.file not in line)
+    with pytest.raises(TrainingDataError) as caught:
+        report.raise_if_invalid()
+    assert "\n      fix: write each example" in str(caught.value)
+
+
+def test_a_hint_is_in_the_json_only_when_there_is_one(tmp_path: Path) -> None:
+    report = validate_lines(tmp_path, ["{", {"text": ""}], training_type="cpt")
+    first, second = json.loads(json.dumps(report.to_dict()))["problems"]
+    assert first["hint"].startswith("write each example as one whole JSON object")
+    assert "hint" not in second
