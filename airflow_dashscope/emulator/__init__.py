@@ -39,9 +39,11 @@ Files (model-customization-file-management-service.md)
     storage space has been used.". The message for a single file over 1 GB is not on the page.
   * Follows the page's tables: the file object has ``id`` (integer, from 1001), ``file_id``,
     ``name``, ``description``, ``size``, ``md5``, ``gmt_create``, ``url`` (a loopback URL
-    serving the bytes), ``region``, ``user_id``, ``api_key_id`` (a hash, never the key);
-    ``purpose`` only in list items (the get table has none). ``md5`` is the base64 of the
-    digest (issue 12; the page's samples show hex — unconfirmed by any page).
+    serving the bytes), ``region``, ``user_id``, ``api_key_id`` (a hash, never the key), and
+    ``purpose``, in list items and in ``GET /files/{id}`` alike: the get table has none, but
+    recorded real traffic of that call shows it (the recording wins over the table).
+    ``md5`` is the base64 of the digest (issue 12; the page's samples show hex — unconfirmed
+    by any page).
   * No page: ``purpose`` defaults to ``fine-tune``, a missing description is ``""``, lists are
     newest first, ``DELETE`` answers ``{"request_id"}`` only (the page's table shows no
     other success field), a deleted file does not affect a job that used it.
