@@ -4,9 +4,10 @@ A wire-compatible fake (like moto for AWS) for tests, demos and users' own DAG t
 ``/api/v1`` (files, fine-tunes, logs, checkpoints and export, deployments, generation) and
 ``/compatible-mode/v1`` (chat completions, models) on one server, for two regions (Beijing at
 the plain paths, Singapore under ``/intl``), plus a control API under ``/__emulator__``
-(clock, faults, job/export/deployment control, counters, reset). Importing this package is
-cheap: the web stack loads only when :func:`run_emulator` or :func:`create_app` is first used.
-It imports nothing from the rest of ``airflow_dashscope`` and never imports Airflow.
+(clock, faults, job/export/deployment control, account limits, counters, reset). Importing
+this package is cheap: the web stack loads only when :func:`run_emulator` or
+:func:`create_app` is first used. It imports nothing from the rest of ``airflow_dashscope``
+and never imports Airflow.
 
 Layout: ``routes/`` holds every HTTP handler (one module per resource; see its docstring to add
 an endpoint); ``jobs``, ``job_create``, ``checkpoints``, ``deployments``, ``file_store`` and
@@ -27,7 +28,9 @@ Identity and scoping
     The CLI accepts any non-empty key unless ``--api-key``; ``run_emulator()`` accepts only a
     generated key (``RunningEmulator.api_key``) so a client that drops its key fails.
   * No page: account limits (one RUNNING job, 20 jobs, 100 files / 5 GB) count all workspaces
-    and both regions together.
+    and both regions together. The limits are ``Settings`` fields, the service's figures by
+    default, settable with ``--max-jobs``/``--max-files``/``--max-total-bytes``/
+    ``--max-file-bytes``, ``run_emulator(max_jobs=...)`` or ``POST /__emulator__/limits``.
   * Follows error-code.md's endpoint table (北京 ``dashscope.aliyuncs.com``, 新加坡
     ``dashscope-intl.aliyuncs.com``): the Singapore region is served under ``/intl`` or for a
     ``Host: dashscope-intl...``; each region has its own resources and training table.
