@@ -23,7 +23,7 @@ from .clock import id_stamp, log_line
 from .datasets import digest
 from .errors import ApiError, bad_request
 from .jobs import IN_PROGRESS, schedule
-from .learning import mixed_tokens
+from .learning import DEFAULT_HYPER, DEFAULT_LORA, mixed_tokens
 from .settings import Settings
 from .state import JobRecord, Store
 
@@ -40,8 +40,6 @@ KNOWN_FIELDS = frozenset(
         "finetuned_output_suffix",
     }
 )
-DEFAULT_HYPER: dict[str, int] = {"n_epochs": 3, "batch_size": 16, "max_length": 8192}
-DEFAULT_LORA: dict[str, Any] = {"lora_rank": 64, "lora_alpha": 32, "lora_dropout": 0.1}
 DEFAULT_SAVE_TOTAL_LIMIT = 10
 #: error-code.md, 429-Throttling.
 THROTTLE_RUNNING = "Too many fine-tune job in running, please retry later."

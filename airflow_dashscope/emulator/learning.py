@@ -32,6 +32,9 @@ from . import catalog
 from .datasets import MAX_PAIRS, digest
 from .state import JobRecord, Store
 
+#: No page: what a job gets without these (the SDK sends ``{}``); lora_rank 64 is the guide's.
+DEFAULT_HYPER: dict[str, int] = {"n_epochs": 3, "batch_size": 16, "max_length": 8192}
+DEFAULT_LORA: dict[str, Any] = {"lora_rank": 64, "lora_alpha": 32, "lora_dropout": 0.1}
 INITIAL_LOSS = 2.4
 #: How fast the validation loss rises per effective epoch past the optimum.
 OVERFIT_PER_EPOCH = 0.12
@@ -72,7 +75,7 @@ class Curve:
         hp = job.hyper_parameters
         lr = _number(hp.get("learning_rate"), recommended_lr(job.training_type))
         ratio = lr / recommended_lr(job.training_type)
-        batch = _number(hp.get("batch_size"), 16)
+        batch = _number(hp.get("batch_size"), DEFAULT_HYPER["batch_size"])
         speed = (
             min(ratio, 3.0)
             * min(2.0, max(0.5, (16 / batch) ** 0.25))
@@ -80,7 +83,8 @@ class Curve:
         )
         floor = 0.5
         if job.training_type in catalog.EFFICIENT_TRAINING_TYPES:
-            floor += 0.4 * 8 / (8 + _number(job.lora.get("lora_rank"), 64))
+            rank = _number(job.lora.get("lora_rank"), DEFAULT_LORA["lora_rank"])
+            floor += 0.4 * 8 / (8 + rank)
         return cls(
             speed=speed,
             steps_per_epoch=job.steps_per_epoch,

@@ -125,11 +125,13 @@ def train(
     content: bytes,
     model: str = "qwen3-8b",
     validation: bytes | None = None,
+    training_type: str = "sft",
     **hyper: Any,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
         "training_file_ids": [upload(client, content)],
+        "training_type": training_type,
         "hyper_parameters": hyper,
     }
     if validation is not None:
@@ -257,6 +259,20 @@ def test_a_sweep_ranks_its_settings_for_readable_reasons(
     assert final["overfitted"] > best["overfitted"] + 0.3, (final, best)
     # Far too high a learning rate never gets near the others.
     assert best["lr far too high"] > max(best[n] for n in ("good", "overfitted")) + 1
+
+
+def test_lora_rank_and_data_size_move_the_curve(emu: RunningEmulator, client: httpx.Client) -> None:
+    def evals(content: bytes, **hyper: Any) -> list[float]:
+        job = train(emu, client, content, validation=sft(FACTS), **hyper)
+        points = curve(logs(client, job["job_id"]))
+        return [points[s]["eval_loss"] for s in sorted(points)]
+
+    lora = {"training_type": "efficient_sft", "learning_rate": 1e-4, **GOOD}
+    assert evals(sft(FACTS), lora_rank=4, **lora)[-1] > evals(sft(FACTS), lora_rank=64, **lora)[-1]
+    # "数据量 < 10,000, 3~5次; 数据量 > 10,000, 1~2次": 4 epochs suit 100 examples and
+    # overfit 10,000 (the validation loss ends above its minimum).
+    small, large = evals(sft(FACTS * 10), n_epochs=4), evals(sft(FACTS * 1000), n_epochs=4)
+    assert small[-1] - min(small) < 0.01 and large[-1] - min(large) > 0.05, (small, large)
 
 
 # ------------------------------------------------------------------------------ answers
