@@ -4,9 +4,10 @@ A wire-compatible fake (like moto for AWS) for tests, demos and users' own DAG t
 ``/api/v1`` (files, fine-tunes, logs, checkpoints and export, deployments, generation) and
 ``/compatible-mode/v1`` (chat completions, models) on one server, for two regions (Beijing at
 the plain paths, Singapore under ``/intl``), plus a control API under ``/__emulator__``
-(clock, faults, job/export/deployment control, counters, reset). Importing this package is
-cheap: the web stack loads only when :func:`run_emulator` or :func:`create_app` is first used.
-It imports nothing from the rest of ``airflow_dashscope`` and never imports Airflow.
+(clock, faults, job/export/deployment control, account limits, counters, reset). Importing
+this package is cheap: the web stack loads only when :func:`run_emulator` or
+:func:`create_app` is first used. It imports nothing from the rest of ``airflow_dashscope``
+and never imports Airflow.
 
 Layout: ``routes/`` holds every HTTP handler (one module per resource; see its docstring to add
 an endpoint); ``jobs``, ``job_create``, ``checkpoints``, ``deployments``, ``file_store`` and
@@ -27,7 +28,9 @@ Identity and scoping
     The CLI accepts any non-empty key unless ``--api-key``; ``run_emulator()`` accepts only a
     generated key (``RunningEmulator.api_key``) so a client that drops its key fails.
   * No page: account limits (one RUNNING job, 20 jobs, 100 files / 5 GB) count all workspaces
-    and both regions together.
+    and both regions together. The limits are ``Settings`` fields, the service's figures by
+    default, settable with ``--max-jobs``/``--max-files``/``--max-total-bytes``/
+    ``--max-file-bytes``, ``run_emulator(max_jobs=...)`` or ``POST /__emulator__/limits``.
   * Follows error-code.md's endpoint table (北京 ``dashscope.aliyuncs.com``, 新加坡
     ``dashscope-intl.aliyuncs.com``): the Singapore region is served under ``/intl`` or for a
     ``Host: dashscope-intl...``; each region has its own resources and training table.
@@ -39,9 +42,11 @@ Files (model-customization-file-management-service.md)
     storage space has been used.". The message for a single file over 1 GB is not on the page.
   * Follows the page's tables: the file object has ``id`` (integer, from 1001), ``file_id``,
     ``name``, ``description``, ``size``, ``md5``, ``gmt_create``, ``url`` (a loopback URL
-    serving the bytes), ``region``, ``user_id``, ``api_key_id`` (a hash, never the key);
-    ``purpose`` only in list items (the get table has none). ``md5`` is the base64 of the
-    digest (issue 12; the page's samples show hex — unconfirmed by any page).
+    serving the bytes), ``region``, ``user_id``, ``api_key_id`` (a hash, never the key), and
+    ``purpose``, in list items and in ``GET /files/{id}`` alike: the get table has none, but
+    recorded real traffic of that call shows it (the recording wins over the table).
+    ``md5`` is the base64 of the digest (issue 12; the page's samples show hex — unconfirmed
+    by any page).
   * No page: ``purpose`` defaults to ``fine-tune``, a missing description is ``""``, lists are
     newest first, ``DELETE`` answers ``{"request_id"}`` only (the page's table shows no
     other success field), a deleted file does not affect a job that used it.
@@ -56,8 +61,23 @@ Fine-tune jobs (model-training-api-reference.md, fine-tuning-api-guide.md)
     "Unrecognized parameter: x" is not on a page). ``GET /fine-tunes?model=`` lists the jobs
     whose model or base model is that id ("只列举基于该模型的调优任务").
   * Follows the reference: a CANCELED job carries ``"code": "1"`` and ``"usage": 0``; a FAILED
-    one ``code`` and ``message``; ``usage`` = tokens x ``n_epochs`` when SUCCEEDED (tokens
-    estimated as ceil(bytes / 4) per training file: no page gives the count).
+    one ``code`` and ``message``.
+Billing (model-training-and-deployment-billing.md: "（训练数据 Token 总数 + 混合训练数据 Token
+总数）× 循环次数 × 训练单价")
+  * ``usage`` of a SUCCEEDED job = (training tokens + mixed-in tokens) x ``n_epochs``; the log
+    ends with the reference's "Actual number of consumed tokens is N!" and "training usage N".
+  * No page gives the tokenizer: each example is rendered with Qwen's ChatML template
+    (``<|im_start|>{role}\n{content}<|im_end|>\n`` per message) and encoded with Qwen's BPE
+    vocabulary (the SDK's ``qwen.tiktoken``, read with ``tiktoken``), or, without it, a
+    heuristic (``tokens.py``). Qwen3 and newer templates add no default system message;
+    qwen2.5 ones add theirs, as their chat templates do. DPO counts prompt + chosen and prompt +
+    rejected; CPT ``text`` + ``<|endoftext|>``; VL the text parts only. Validation files are
+    not billed; every training example is (no page says whether a ``split`` share is).
+  * Follows the guide: ``data_augmentation`` mixes preset data, "按训练数据量的10%/5%/15%" per
+    ``augmentation_ratio`` (summed; 10 % when absent: no page). No page gives the preset data's
+    size: each preset example counts 512 tokens.
+  * No page: a file is read once, at the first job that uses it; one over 64 MB, or whose
+    bytes are gone, counts ``ceil(bytes / 4)`` and teaches nothing.
   * Follows error-code.md: 429 ``Throttling`` "Too many fine-tune job in running, please retry
     later." / "Only 20 fine-tune job in running or succeeded allowed per user." once jobs in
     progress plus SUCCEEDED ones reach 20; cancelling a finished job is 400
@@ -72,7 +92,33 @@ Fine-tune jobs (model-training-api-reference.md, fine-tuning-api-guide.md)
 Logs
   * Follows the reference: ``offset`` is the number of lines skipped ("从第offset+1行开始读取",
     default 0), ``line`` defaults to 100 and is capped at 1000; past the end, no lines;
-    ``total`` counts the lines so far. The lines' wording is the emulator's own.
+    ``total`` counts the lines so far.
+  * Follows the reference's log sample: lines are ``"2024-10-29 17:03:47,719 - INFO - ..."``,
+    metrics are the trainer's Python-dict records, and the job ends with the sample's
+    ``{'train_runtime', 'train_samples_per_second', 'train_steps_per_second', 'train_loss',
+    'epoch'}``. No page shows a step's record: the emulator writes the keys of the Hugging Face
+    trainer's log history (the trainer behind that end record), ``{'loss', 'learning_rate',
+    'epoch', 'step'}`` every ``logging_steps`` (default ``ceil(steps / 20)``) and
+    ``{'eval_loss', 'epoch', 'step'}`` every ``eval_steps`` (default ``logging_steps``) and at
+    the last step. The total goes in the free text of the line (``step 4/9 {...}``), as does
+    "Training started: 3 epochs, 3 steps per epoch, 9 steps in total"; the other messages'
+    wording is the emulator's own.
+  * Validation (``eval_loss``) runs only with ``validation_file_ids`` or an explicit ``split``:
+    the best-practices page has the user choose "自动切分" or a validation set, and ``split``
+    is how an API call chooses the former (the reference's 80/20 default is the console's).
+Learning (a deterministic simulation, not training; formulas in ``learning.py``)
+  * Follows model-training-best-practices.md's shapes: training loss falls; validation loss
+    "先下降后上升" past an optimum of about 4 effective epochs for small data, 1.5-2 for over
+    10,000 examples (the guide's epoch advice); a learning rate far too high (over about 3x
+    the recommended 1e-5, or 1e-4 for LoRA types) plateaus high; one too low, or fewer than
+    10 steps, learns little; a small ``lora_rank`` learns less; ``batch_size`` sets the steps.
+  * No page: a deployed fine-tuned model (its output or an exported checkpoint) answers a
+    prompt close to a training example's user turn (character n-gram Jaccard >= 0.6) with
+    that example's answer, its lineage's included (a job continued from another's model
+    inherits its data); a share of such prompts, growing with the final validation loss,
+    gets the base reply, or a corrupted answer after an unstable run; other prompts get the
+    base reply. Decoding is deterministic; ``temperature``/``seed`` change nothing. What a
+    model knows is computed once when its job succeeds and persists with the job.
   * No page documents ``GET /fine-tunes/{id}/stream`` (the SDK's); the guide says the CLI
     stream "持续监控输出模型调优的日志": it sends each log line as an ``event:result`` frame as
     it appears, then ``status: <final status>``, and ends when the job does.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .clock import iso_time, job_time
+from .clock import iso_time, log_line
 from .errors import bad_request, not_found, unsupported
 from .settings import Settings
 from .state import CheckpointRecord, ExportRecord, JobRecord, Store
@@ -86,7 +86,7 @@ def export_checkpoint(
     job.exports = {**job.exports, name: export}
     job.export_faults = faults
     store.models[published] = job.job_id
-    job.log(f"{job_time(now)} [INFO] Export of {name} as {published} requested")
+    job.log(log_line(now, f"Export of {name} as {published} requested"))
 
 
 def fail_export(
@@ -102,7 +102,7 @@ def fail_export(
         raise unsupported(f"The export of {name} has already succeeded.")
     failed = dataclasses.replace(export, fail=[code, message], failed_at=now)
     job.exports = {**job.exports, name: failed}
-    job.log(f"{job_time(now)} [ERROR] Export of {name} failed: {code}: {message}")
+    job.log(log_line(now, f"Export of {name} failed: {code}: {message}", "ERROR"))
 
 
 def published_job(

@@ -59,6 +59,13 @@ def job_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def log_line(epoch: float, message: str, level: str = "INFO") -> str:
+    """A job log line in the form of the reference's log sample:
+    ``"2024-10-29 17:03:47,719 - INFO - finetune-job succeeded"`` (Beijing, milliseconds)."""
+    whole, millis = divmod(round(epoch * 1000), 1000)
+    return f"{job_time(whole)},{millis:03d} - {level} - {message}"
+
+
 def iso_time(epoch: float) -> str:
     """``"2025-11-11T16:25:42"``: checkpoint and deployment times (Beijing, no zone)."""
     return datetime.fromtimestamp(epoch, BEIJING).strftime("%Y-%m-%dT%H:%M:%S")

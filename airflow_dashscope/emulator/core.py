@@ -120,6 +120,14 @@ class Emulator:
             raise bad_request(f"Invalid fault: {exc}") from None
         return self.faults.add(rule).describe()
 
+    def set_limits(self, **limits: Any) -> dict[str, int]:
+        """Change account limits (``Settings.LIMITS``); returns all of them."""
+        with self.session():
+            try:
+                return self.settings.set_limits(limits)
+            except ValueError as exc:
+                raise bad_request(str(exc)) from None
+
     def counters_snapshot(self) -> dict[str, Any]:
         return self.counters.snapshot()
 

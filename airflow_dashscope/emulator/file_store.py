@@ -73,10 +73,10 @@ def get_file(store: Store, scope: tuple[str, str], file_id: str) -> FileRecord:
     return record
 
 
-def file_object(record: FileRecord, url_root: str, *, list_item: bool) -> dict[str, Any]:
-    """The file object: the list shows ``purpose``, the single-file answer does not (the two
-    tables of the file page)."""
-    out: dict[str, Any] = {
+def file_object(record: FileRecord, url_root: str) -> dict[str, Any]:
+    """The file object, the same in a list and alone: ``purpose`` included in both (recorded
+    real traffic shows it on ``GET /files/{id}`` although the page's get table omits it)."""
+    return {
         "id": record.numeric_id,
         "file_id": record.file_id,
         "name": record.name,
@@ -88,7 +88,5 @@ def file_object(record: FileRecord, url_root: str, *, list_item: bool) -> dict[s
         "region": record.region,
         "user_id": USER_IDENTITY,
         "api_key_id": record.api_key_id,
+        "purpose": record.purpose,
     }
-    if list_item:
-        out["purpose"] = record.purpose
-    return out

@@ -19,9 +19,11 @@ from typing import Any
 
 from . import catalog
 from .checkpoints import published_job
-from .clock import estimate_tokens, id_stamp, job_time
+from .clock import id_stamp, log_line
+from .datasets import digest
 from .errors import ApiError, bad_request
 from .jobs import IN_PROGRESS, schedule
+from .learning import DEFAULT_HYPER, DEFAULT_LORA, mixed_tokens
 from .settings import Settings
 from .state import JobRecord, Store
 
@@ -38,8 +40,6 @@ KNOWN_FIELDS = frozenset(
         "finetuned_output_suffix",
     }
 )
-DEFAULT_HYPER: dict[str, int] = {"n_epochs": 3, "batch_size": 16, "max_length": 8192}
-DEFAULT_LORA: dict[str, Any] = {"lora_rank": 64, "lora_alpha": 32, "lora_dropout": 0.1}
 DEFAULT_SAVE_TOTAL_LIMIT = 10
 #: error-code.md, 429-Throttling.
 THROTTLE_RUNNING = "Too many fine-tune job in running, please retry later."
@@ -68,6 +68,8 @@ class TrainingPlan:
     checkpoint_steps: list[int]
     save_total_limit: int | None
     train_tokens: int
+    train_examples: int
+    mixed_tokens: int
 
 
 # ------------------------------------------------------------------------------------ steps
@@ -183,14 +185,16 @@ def _checkpoint_steps(hp: dict[str, Any], training_type: str, spe: int, total: i
     raise bad_request(f"Invalid save_strategy: {strategy}, must be epoch or steps")
 
 
-def plan_training(store: Store, request: CreateRequest) -> TrainingPlan:
-    """Steps from the data size and hyperparameters; checkpoints from the save strategy."""
+def plan_training(store: Store, request: CreateRequest, base_model: str) -> TrainingPlan:
+    """Steps from the data size and hyperparameters; checkpoints from the save strategy;
+    training tokens counted once per file (``datasets``), mixed-in ones from the ratio."""
     hp = request.hyper
     n_epochs = _positive_int(hp, "n_epochs", DEFAULT_HYPER["n_epochs"])
     batch_size = _positive_int(hp, "batch_size", DEFAULT_HYPER["batch_size"])
     _positive_int(hp, "max_length", DEFAULT_HYPER["max_length"])
     files = [store.files.rows[f] for f in request.training_ids]
-    spe = max(1, math.ceil(sum(f.lines for f in files) / batch_size))
+    examples = sum(f.lines for f in files)
+    spe = max(1, math.ceil(examples / batch_size))
     total = spe * n_epochs
     limit = None
     if request.training_type in catalog.CHECKPOINT_TRAINING_TYPES:
@@ -202,7 +206,9 @@ def plan_training(store: Store, request: CreateRequest) -> TrainingPlan:
         logging_steps=_positive_int(hp, "logging_steps", max(1, math.ceil(total / 20))),
         checkpoint_steps=_checkpoint_steps(hp, request.training_type, spe, total),
         save_total_limit=limit,
-        train_tokens=sum(estimate_tokens(f.size) for f in files),
+        train_tokens=sum(digest(store, f.file_id, base_model).tokens for f in files),
+        train_examples=examples,
+        mixed_tokens=mixed_tokens(hp, examples),
     )
 
 
@@ -256,7 +262,7 @@ def create_job(
     check_files(store, scope, request)
     base_model, parent = resolve_model(store, settings, scope, request.model, now)
     check_account_limits(store, settings)
-    plan = plan_training(store, request)
+    plan = plan_training(store, request, base_model)
     lora, lora_failure = lora_settings(request, parent)
     failure = support_failure(scope[0], base_model, request.training_type) or lora_failure
     job_id = _new_job_id(store, now)
@@ -285,12 +291,19 @@ def create_job(
         checkpoint_steps=plan.checkpoint_steps,
         save_total_limit=plan.save_total_limit,
         train_tokens=plan.train_tokens,
+        train_examples=plan.train_examples,
+        mixed_tokens=plan.mixed_tokens,
+        parent_job_id=parent.job_id if parent else None,
         fail_on_start=failure,
         lora=lora,
+        learned=list(parent.learned) if parent else [],
     )
     job.logs.append(
-        f"{job_time(now)} [INFO] Job {job_id} created: model={request.model}, "
-        f"base_model={base_model}, training_type={request.training_type}"
+        log_line(
+            now,
+            f"Job {job_id} created: model={request.model}, base_model={base_model}, "
+            f"training_type={request.training_type}",
+        )
     )
     store.jobs.add(job)
     schedule(store, settings, job)

@@ -22,8 +22,9 @@ import heapq
 import math
 from typing import Any
 
-from .clock import job_time
+from .clock import job_time, log_line
 from .errors import bad_request, not_found, unsupported
+from .learning import Curve, evaluates, learn
 from .settings import Settings
 from .state import USER_IDENTITY, CheckpointRecord, JobRecord, Store
 
@@ -113,10 +114,6 @@ def refresh_jobs(store: Store, settings: Settings, now: float) -> None:
 
 
 # ---------------------------------------------------------------------------------- advance
-def _loss(job: JobRecord, step: int) -> float:
-    return 0.35 + 2.0 * math.exp(-3.0 * step / job.total_steps)
-
-
 def _step_time(job: JobRecord, step: int) -> float:
     assert job.started_at is not None
     return job.started_at + job.run_seconds * step / job.total_steps
@@ -124,6 +121,39 @@ def _step_time(job: JobRecord, step: int) -> float:
 
 def checkpoint_id(job_id: str, step: int) -> str:
     return "ckpt-" + hashlib.md5(f"{job_id}/{step}".encode()).hexdigest()[:12]
+
+
+def usage_tokens(job: JobRecord) -> int:
+    """model-training-and-deployment-billing.md: (training tokens + mixed-in tokens) x epochs."""
+    return (job.train_tokens + job.mixed_tokens) * job.n_epochs
+
+
+def _every(job: JobRecord, key: str, default: int) -> int:
+    value = job.hyper_parameters.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return default
+
+
+def _multiples(every: int, start: int, reached: int, total: int) -> set[int]:
+    """Multiples of ``every`` in ``[start, reached]``, plus the last step once reached."""
+    steps = set(range(every * math.ceil(start / every), reached + 1, every))
+    return steps | ({total} if reached == total else set())
+
+
+def _metrics(job: JobRecord, curve: Curve, step: int) -> tuple[str, str]:
+    """A step's trainer records, in the keys of the Hugging Face trainer's log history (the
+    reference's sample prints its end record): ``{'loss', 'learning_rate', 'epoch', 'step'}``
+    and ``{'eval_loss', 'epoch', 'step'}``; the training line says ``step N/total`` too."""
+    epoch = round(step / job.steps_per_epoch, 4)
+    train = {
+        "loss": round(curve.train_loss(step), 4),
+        "learning_rate": float(f"{curve.learning_rate_at(step):.4g}"),
+        "epoch": epoch,
+        "step": step,
+    }
+    evaluation = {"eval_loss": round(curve.eval_loss(step), 4), "epoch": epoch, "step": step}
+    return f"step {step}/{job.total_steps} {train}", str(evaluation)
 
 
 def _materialize(job: JobRecord, t: float) -> None:
@@ -135,30 +165,50 @@ def _materialize(job: JobRecord, t: float) -> None:
         reached = math.floor(fraction * job.total_steps + 1e-9)
     if reached <= job.step_done:
         return
-    start = job.step_done + 1
-    first_log = job.logging_steps * math.ceil(start / job.logging_steps)
-    log_steps = set(range(first_log, reached + 1, job.logging_steps))
+    start, total = job.step_done + 1, job.total_steps
+    eval_steps: set[int] = set()
+    if evaluates(job):
+        eval_steps = _multiples(_every(job, "eval_steps", job.logging_steps), start, reached, total)
+    log_steps = _multiples(job.logging_steps, start, reached, total) | eval_steps
     ckpts = {s for s in job.checkpoint_steps if start <= s <= reached}
-    if reached == job.total_steps:
-        log_steps.add(reached)
+    curve = Curve.of(job)
     checkpoints = list(job.checkpoints)
     for step in sorted(log_steps | ckpts):
         when = min(_step_time(job, step), t)
-        stamp = job_time(when)
-        epoch = math.ceil(step / job.steps_per_epoch)
+        train, evaluation = _metrics(job, curve, step)
         if step in log_steps:
-            lr = 1e-5 * (1 - step / (job.total_steps + 1))
-            job.log(
-                f"{stamp} [INFO] step {step}/{job.total_steps} epoch {epoch}/{job.n_epochs} "
-                f"loss {_loss(job, step):.4f} lr {lr:.3e}"
-            )
+            job.log(log_line(when, train))
+        if step in eval_steps:
+            job.log(log_line(when, evaluation))
         if step in ckpts:
             checkpoints.append(CheckpointRecord(step, when, checkpoint_id(job.job_id, step)))
-            job.log(f"{stamp} [INFO] Saved checkpoint checkpoint-{step}")
+            job.log(log_line(when, f"Saved checkpoint checkpoint-{step}"))
             if job.save_total_limit is not None and len(checkpoints) > job.save_total_limit:
                 checkpoints.pop(0)
     job.checkpoints = checkpoints
     job.step_done = reached
+
+
+def _finish(store: Store, job: JobRecord, t: float) -> None:
+    """SUCCEEDED: learn, publish, and log the end as the reference's sample does."""
+    _end(store, job, t, "SUCCEEDED", None)
+    learn(store, job)
+    publish(store, job)
+    curve = Curve.of(job)
+    losses = [curve.train_loss(s) for s in range(1, job.total_steps + 1)]
+    runtime = max(job.run_seconds, 1e-3)
+    summary = {
+        "train_runtime": round(runtime, 4),
+        "train_samples_per_second": round(job.train_examples * job.n_epochs / runtime, 3),
+        "train_steps_per_second": round(job.total_steps / runtime, 3),
+        "train_loss": sum(losses) / len(losses),
+        "epoch": float(job.n_epochs),
+    }
+    usage = usage_tokens(job)
+    job.log(log_line(t, str(summary)))
+    job.log(log_line(t, f"Actual number of consumed tokens is {usage}!"))
+    job.log(log_line(t, f"Training finished. Model {job.finetuned_output} is ready."))
+    job.log(log_line(t, f"training usage {usage}"))
 
 
 def _free_slot(store: Store, job: JobRecord, t: float) -> None:
@@ -173,37 +223,37 @@ def _end(store: Store, job: JobRecord, t: float, status: str, code: list[str] | 
     job.status, job.ended_at = status, t
     if code is not None:
         job.code, job.message = code
-        job.log(f"{job_time(t)} [ERROR] Job failed: {job.code}: {job.message}")
+        job.log(log_line(t, f"Job failed: {job.code}: {job.message}", "ERROR"))
 
 
 def _apply(store: Store, settings: Settings, job: JobRecord, t: float) -> None:
-    stamp = job_time(t)
     if job.status == "PENDING":
         if job.fail_on_start:
             _end(store, job, t, "FAILED", job.fail_on_start)
             return
         job.status, job.queued_at = "QUEUING", t
-        job.log(f"{stamp} [INFO] Training data validated; waiting for a training slot")
+        job.log(log_line(t, "Training data validated; waiting for a training slot"))
     elif job.status == "QUEUING":
         job.status, job.started_at = "RUNNING", t
         store.slot_holder = job.job_id
         store.meta_dirty = True
         job.log(
-            f"{stamp} [INFO] Training started: {job.n_epochs} epochs, {job.steps_per_epoch} "
-            f"steps per epoch, {job.total_steps} steps in total"
+            log_line(
+                t,
+                f"Training started: {job.n_epochs} epochs, {job.steps_per_epoch} steps per "
+                f"epoch, {job.total_steps} steps in total",
+            )
         )
     elif job.status == "RUNNING":
         _materialize(job, t)
         if job.fail_at_end:
             _end(store, job, t, "FAILED", job.fail_at_end)
         else:
-            _end(store, job, t, "SUCCEEDED", None)
-            publish(store, job)
-            job.log(f"{stamp} [INFO] Training finished. Model {job.finetuned_output} is ready.")
+            _finish(store, job, t)
     elif job.status == "CANCELING":
         _end(store, job, t, "CANCELED", None)
         job.code = CANCELED_CODE
-        job.log(f"{stamp} [INFO] Job canceled")
+        job.log(log_line(t, "Job canceled"))
     schedule(store, settings, job)
 
 
@@ -225,7 +275,7 @@ def cancel_job(store: Store, settings: Settings, job: JobRecord, now: float) -> 
     if job.status == "RUNNING":
         _materialize(job, now)
     job.status, job.cancel_requested_at = "CANCELING", now
-    job.log(f"{job_time(now)} [INFO] Cancel requested")
+    job.log(log_line(now, "Cancel requested"))
     schedule(store, settings, job)
 
 
@@ -308,7 +358,7 @@ def job_object(job: JobRecord) -> dict[str, Any]:
     if job.status in TERMINAL and job.ended_at is not None:
         out["end_time"] = job_time(job.ended_at)
     if job.status == "SUCCEEDED":
-        out["usage"] = job.train_tokens * job.n_epochs
+        out["usage"] = usage_tokens(job)
     elif job.status == "CANCELED":
         out["code"], out["usage"] = CANCELED_CODE, 0
     elif job.status == "FAILED":

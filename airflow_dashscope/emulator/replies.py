@@ -1,9 +1,12 @@
 """What a model answers (no HTTP here): which model serves a call, the reply text, token
 estimates, and the SSE frame format.
 
-The reply is deterministic, names the model that answered and echoes the last user message,
-so a test can tell which deployment served it. Base models of the region's catalog (and the
-model-unit list) answer directly; a deployment answers only while RUNNING, in its scope.
+The base reply is deterministic, names the model that answered and echoes the last user
+message, so a test can tell which deployment served it. Base models of the region's catalog
+(and the model-unit list) answer directly; a deployment answers only while RUNNING, in its
+scope. A deployment of a fine-tuned model answers prompts near its training data with what it
+learned (:mod:`.recall`), and everything else as above. Decoding is deterministic whatever
+``temperature``, ``top_p`` or ``seed`` say (they are accepted and change nothing).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 
 from . import catalog
 from .clock import estimate_tokens
-from .state import Store
+from .recall import recalled
+from .state import JobRecord, Store
 
 
 def served_base(store: Store, scope: tuple[str, str], model: Any) -> str | None:
@@ -26,6 +30,24 @@ def served_base(store: Store, scope: tuple[str, str], model: Any) -> str | None:
     if dep and (dep.region, dep.workspace_id) == scope and dep.status == "RUNNING":
         return dep.base_model
     return None
+
+
+def serving_job(store: Store, scope: tuple[str, str], model: Any) -> JobRecord | None:
+    """The SUCCEEDED job behind a RUNNING deployment ``model`` in ``scope`` (its output or an
+    exported checkpoint of it), else None."""
+    dep = store.deployments.get(model) if isinstance(model, str) else None
+    if dep is None or (dep.region, dep.workspace_id) != scope or dep.status != "RUNNING":
+        return None
+    job = store.jobs.get(store.models.get(dep.model_name, ""))
+    return job if job is not None and job.status == "SUCCEEDED" else None
+
+
+def answer(store: Store, scope: tuple[str, str], model: str, last_user: str) -> str:
+    """What ``model`` says to ``last_user``: a learned answer, else the base reply."""
+    with store.lock:
+        job = serving_job(store, scope, model)
+        learned = recalled(store, job, last_user) if job is not None else None
+    return learned if learned is not None else reply_for(model, last_user)
 
 
 def text_of(content: Any) -> str:

@@ -27,7 +27,7 @@ from .app import API_PREFIX, create_app
 from .clock import Clock
 from .core import Emulator
 from .errors import COMPATIBLE_PREFIX
-from .settings import Settings
+from .settings import LIMITS, Settings
 from .wire import INTL_PREFIX
 
 DEFAULT_API_KEY = "sk-emulator"
@@ -107,6 +107,11 @@ class RunningEmulator:
         """Stop (``"STOPPED"``) or fail (``"FAILED"``) a deployment at once."""
         return self.emulator.set_deployment_status(deployed_model, status)
 
+    def set_limits(self, **limits: int) -> dict[str, int]:
+        """Change account limits (``max_file_bytes``, ``max_files``, ``max_total_bytes``,
+        ``max_jobs``) while serving; returns all of them."""
+        return self.emulator.set_limits(**limits)
+
     def counters(self) -> dict[str, Any]:
         return self.emulator.counters_snapshot()
 
@@ -144,7 +149,8 @@ def run_emulator(
 
     ``settings`` are :class:`~airflow_dashscope.emulator.settings.Settings` fields
     (``api_key``, ``job_seconds``, ``deploy_seconds``, ``export_seconds``, ``state_dir``,
-    ``manual_clock``, limits...).
+    ``manual_clock``, and the limits ``max_file_bytes``, ``max_files``, ``max_total_bytes``,
+    ``max_jobs``...).
     """
     if settings.get("state_dir") is not None:
         settings["state_dir"] = Path(settings["state_dir"])
@@ -205,6 +211,13 @@ def _parser() -> argparse.ArgumentParser:
         default="asked",
         help="publish exported checkpoints under the asked name or a derived one",
     )
+    for limit in LIMITS:
+        p.add_argument(
+            f"--{limit.replace('_', '-')}",
+            type=int,
+            default=getattr(Settings, limit),
+            help=f"account limit (default: the service's, {getattr(Settings, limit)})",
+        )
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -226,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         state_dir=args.state_dir,
         workspaces=tuple(args.workspace),
         export_model_id=args.export_model_id,
+        **{limit: getattr(args, limit) for limit in LIMITS},
     ) as running:
         print(running.base_url, flush=True)
         while not stop.wait(0.5):

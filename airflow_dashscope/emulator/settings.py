@@ -9,6 +9,8 @@ from typing import Literal
 
 MB = 1024 * 1024
 DEFAULT_WORKSPACE = "llm-8v53etv3hwb8orx1"
+#: The account limits, settable at run time (control API) as well as at start.
+LIMITS = ("max_file_bytes", "max_files", "max_total_bytes", "max_jobs")
 
 
 @dataclass
@@ -25,6 +27,12 @@ class Settings:
     the export call asked for; ``"derived"`` publishes it under an id the service derives from
     it (``{asked}-{checkpoint_id[-6:]}``), the reading where only the checkpoint list tells the
     deployable id. A client must read the id back from the checkpoint list to pass both.
+
+    Account limits (the real ones by default): ``max_file_bytes`` one file (1 GB),
+    ``max_files`` files kept (100), ``max_total_bytes`` their total size (5 GB), ``max_jobs``
+    jobs in progress plus SUCCEEDED (20). Each is settable from the CLI (``--max-files`` ...),
+    ``run_emulator(max_files=...)`` and the control API (``POST /__emulator__/limits``), so a
+    test can use the real figures or small ones.
 
     ``text_default_models``: ``fnmatch`` patterns of the (base) models that answer in the
     ``text`` form when a native generation call gives no ``result_format`` (the deployment quick
@@ -46,6 +54,20 @@ class Settings:
     max_jobs: int = 20
     export_model_id: Literal["asked", "derived"] = "asked"
     text_default_models: tuple[str, ...] = ("qwen2.5-*", "qwen3-*", "qwen-plus-character-*")
+
+    def set_limits(self, limits: dict[str, object]) -> dict[str, int]:
+        """Change account limits (``LIMITS`` names, positive integers); returns them all."""
+        for name, value in limits.items():
+            if name not in LIMITS:
+                raise ValueError(f"unknown limit {name!r}; limits are {', '.join(LIMITS)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer")
+        for name, value in limits.items():
+            setattr(self, name, value)
+        return self.limits()
+
+    def limits(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in LIMITS}
 
     @property
     def pending_seconds(self) -> float:

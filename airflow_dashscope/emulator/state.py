@@ -102,6 +102,12 @@ class JobRecord(Record):
     checkpoint_steps: list[int]
     save_total_limit: int | None
     train_tokens: int
+    #: Training examples (lines of the training files): the data size the curves use.
+    train_examples: int = 0
+    #: Preset data mixed in (``data_augmentation``), billed like training data.
+    mixed_tokens: int = 0
+    #: The job whose model this one continues (its lineage's knowledge is inherited).
+    parent_job_id: str | None = None
     status: str = "PENDING"
     queued_at: float | None = None
     started_at: float | None = None
@@ -118,6 +124,12 @@ class JobRecord(Record):
     #: checkpoint name -> [code, message] for the next export of it (control API).
     export_faults: dict[str, list[str]] = field(default_factory=dict)
     lora: dict[str, Any] = field(default_factory=dict)
+    #: [prompt, answer] pairs the model knows: the parent's from creation, its own added when
+    #: the job succeeds (``learning.learn``).
+    learned: list[list[str]] = field(default_factory=list)
+    #: Share of known prompts answered badly, and whether badly means corrupted (unstable lr).
+    answer_miss: float = 0.0
+    answers_corrupted: bool = False
 
     def log(self, line: str) -> None:
         self.logs.append(line)
@@ -259,6 +271,10 @@ class Store:
         #: Scheduling heaps owned by ``jobs.py`` (rebuilt from the records on load).
         self.job_events: list[tuple[float, int, int, str, str]] = []
         self.job_queue: list[tuple[int, str]] = []
+        #: Process-lifetime caches, never persisted: file digests (``datasets``) and the
+        #: n-gram index of each model's pairs (``recall``). File contents never change.
+        self.digests: dict[str, Any] = {}
+        self.recall: dict[str, Any] = {}
 
     @property
     def tables(self) -> tuple[Table[Any], ...]:
@@ -350,6 +366,8 @@ class Store:
             self.models.clear()
             self.job_events.clear()
             self.job_queue.clear()
+            self.digests.clear()
+            self.recall.clear()
             self.meta_dirty = True
             self.flush()
 

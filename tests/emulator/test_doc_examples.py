@@ -368,15 +368,16 @@ def test_uploaded_file_get_list_delete(curl: Curl) -> None:
     file_id = upload_file(curl)
 
     # Changed by vendor-docs-zh/model-customization-file-management-service.md: the file
-    # object is the page's (id, url, region, user_id, api_key_id; purpose only in the list)
-    # and md5 is the base64 of the digest, not the hex API-NOTES assumed.
+    # object is the page's (id, url, region, user_id, api_key_id) and md5 is the base64 of
+    # the digest, not the hex API-NOTES assumed. ``purpose`` is there too: the page's get
+    # table omits it, but recorded real traffic of GET /files/{id} shows it.
     body = ok(curl.get(f"/files/{file_id}"))
     assert_shape(ds.PAGE_FILE_RESPONSE, body)
     info = body["data"]
     assert info["file_id"] == file_id
     assert info["name"] == "qwen-fine-tune-sample.jsonl"
     assert info["description"] == ds.DOC_UPLOAD_FORM["descriptions"]
-    assert "purpose" not in info
+    assert info["purpose"] == "fine-tune"
     assert info["size"] == len(TRAINING_DATA)
     assert info["md5"] == base64.b64encode(hashlib.md5(TRAINING_DATA).digest()).decode()
     assert_space_time(info["gmt_create"])

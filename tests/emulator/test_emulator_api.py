@@ -131,6 +131,15 @@ def test_file_paging_out_of_range(client: httpx.Client, params: dict[str, int]) 
     error(client.get("/files", params=params), 400, "InvalidParameter")
 
 
+def test_get_file_carries_its_purpose(client: httpx.Client) -> None:
+    """Recorded real traffic shows ``purpose`` on GET /files/{id} (the page's table omits it)."""
+    r = client.post("/files", files=[("files", ("a.jsonl", LINE))], data={"purpose": "batch"})
+    file_id = r.json()["data"]["uploaded_files"][0]["file_id"]
+    bare = upload(client, LINE, "b.jsonl")
+    assert client.get(f"/files/{file_id}").json()["data"]["purpose"] == "batch"
+    assert client.get(f"/files/{bare}").json()["data"]["purpose"] == "fine-tune"
+
+
 def test_upload_limits_fail_per_file_with_http_200(client: httpx.Client) -> None:
     # The module's emulator allows 10 000 bytes a file, 5 files, 25 000 bytes in all.
     r = client.post(

@@ -231,6 +231,52 @@ def test_cli_prints_base_url_and_honours_api_key(tmp_path: Path) -> None:
     assert (tmp_path / "meta.json").exists()
 
 
+def test_cli_sets_the_account_limits() -> None:
+    proc, url = _spawn("--max-files", "1", "--max-jobs", "3")
+    try:
+        control = url.replace("/api/v1", "/__emulator__")
+        limits = httpx.get(f"{control}/limits").json()
+        assert (limits["max_files"], limits["max_jobs"]) == (1, 3)
+        assert limits["max_total_bytes"] == 5 * 1024**3  # the service's, untouched
+        headers = {"Authorization": "Bearer k"}
+        sent = [
+            httpx.post(f"{url}/files", headers=headers, files=[("files", ("a.jsonl", LINE))])
+            for _ in range(2)
+        ]
+        failed = sent[1].json()["data"]["failed_uploads"]
+        assert failed[0]["code"] == "BadRequest.TooMany"
+        assert failed[0]["message"] == "Out of number, <1> of <1> files has been uploaded."
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+
+
+def test_limits_default_to_the_service_and_change_at_run_time(
+    emu: RunningEmulator, client: httpx.Client
+) -> None:
+    real = {
+        "max_file_bytes": 1024**3,
+        "max_files": 100,
+        "max_total_bytes": 5 * 1024**3,
+        "max_jobs": 20,
+    }
+    assert httpx.get(f"{emu.control_url}/limits").json() == real == emu.settings.limits()
+    try:
+        changed = httpx.post(f"{emu.control_url}/limits", json={"max_jobs": 1}).json()
+        assert changed == {**real, "max_jobs": 1}
+        client.post("/fine-tunes", json=create_body(upload(client))).raise_for_status()
+        second = client.post("/fine-tunes", json=create_body(upload(client)))
+        assert (second.status_code, second.json()["code"]) == (429, "Throttling")
+        for bad in ({"max_jobs": 0}, {"max_jobs": "2"}, {"max_apples": 3}):
+            r = httpx.post(f"{emu.control_url}/limits", json=bad)
+            assert r.status_code == 400 and emu.settings.max_jobs == 1, r.text
+        assert emu.set_limits(max_files=1)["max_files"] == 1
+        failed = client.post("/files", files=[("files", ("b.jsonl", LINE))]).json()["data"]
+        assert failed["failed_uploads"][0]["code"] == "BadRequest.TooMany"
+    finally:
+        emu.set_limits(**real)
+
+
 def _rss_peak_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

@@ -146,7 +146,8 @@ def test_logs_grow_and_loss_falls(store: Store, settings: Settings) -> None:
     early = len(job.logs)
     jobs.refresh_jobs(store, settings, T0 + 10)
     assert len(job.logs) > early
-    losses = [float(line.split("loss ")[1].split()[0]) for line in job.logs if "loss " in line]
+    records = [line for line in job.logs if "'loss'" in line]
+    losses = [float(line.split("'loss': ")[1].split(",")[0]) for line in records]
     assert losses == sorted(losses, reverse=True) and losses[0] > losses[-1]
     # model-training-api-reference.md: "忽略前offset行输出，从第offset+1行开始读取" and
     # "不能超过当前已有输出的总行数，超过则不会有输出信息返回".

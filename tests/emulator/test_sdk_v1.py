@@ -223,9 +223,9 @@ def test_files_upload_list_get_delete(emu: Any, key: str, train_file: Path) -> N
     assert info["name"] == train_file.name
     assert info["description"] == "a sample fine-tune data file for qwen"
     assert info["size"] == train_file.stat().st_size
-    # model-customization-file-management-service.md: the single-file answer has no purpose
-    # (the list's items do). The 1.x SDK never sends purpose; the default is fine-tune.
-    assert "purpose" not in info
+    # The single-file answer carries purpose like the list's items (recorded real traffic;
+    # the page's get table omits it). The 1.x SDK never sends purpose; the default is fine-tune.
+    assert info["purpose"] == "fine-tune"
     assert {f["purpose"] for f in listed.output["files"]} == {"fine-tune"}
 
     ok(Files.delete(file_id, api_key=key, base_address=base))

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from .. import catalog
 from ..clock import estimate_tokens
 from ..errors import ApiError
-from ..replies import chunks, prompt_of, reply_for, served_base
+from ..replies import answer, chunks, prompt_of, served_base
 from ..web import emulator_of, json_body, region_of, scope_of
 
 router = APIRouter()
@@ -62,7 +62,7 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     if base is None:
         raise _model_not_found(model)
     last, in_tokens = prompt_of(messages, None)
-    text = reply_for(str(model), last)
+    text = answer(emu.store, scope_of(request), str(model), last)
     out_tokens = estimate_tokens(len(text))
     head = {
         "id": f"chatcmpl-{uuid.uuid4()}",

@@ -1,4 +1,5 @@
-"""``/__emulator__/...``: the control API (clock, faults, job control, counters, reset).
+"""``/__emulator__/...``: the control API (clock, faults, job control, limits, counters,
+reset).
 
 Not part of the real service. It needs no API key, so a test or a browser can drive it with
 plain requests; it only ever listens on the emulator's own (loopback) socket.
@@ -101,6 +102,17 @@ async def file_content(request: Request, file_id: str) -> FileResponse:
     if record is None:
         raise not_found()
     return FileResponse(emu.store.file_path(file_id), filename=record.name)
+
+
+@router.get("/limits")
+async def limits(request: Request) -> dict[str, int]:
+    return emulator_of(request).settings.limits()
+
+
+@router.post("/limits")
+async def set_limits(request: Request) -> dict[str, int]:
+    """Account limits: ``max_file_bytes``, ``max_files``, ``max_total_bytes``, ``max_jobs``."""
+    return emulator_of(request).set_limits(**(await json_body(request)))
 
 
 @router.get("/counters")

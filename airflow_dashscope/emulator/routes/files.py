@@ -95,7 +95,7 @@ async def list_files(request: Request) -> JSONResponse:
             "total": len(records),
             "page_no": page_no,
             "page_size": page_size,
-            "files": [file_object(f, root, list_item=True) for f in page],
+            "files": [file_object(f, root) for f in page],
         }
     )
 
@@ -105,7 +105,7 @@ async def get_file_info(request: Request, file_id: str) -> JSONResponse:
     emu = emulator_of(request)
     with emu.session():
         record = get_file(emu.store, scope_of(request), file_id)
-        return data(file_object(record, _url_root(request), list_item=False))
+        return data(file_object(record, _url_root(request)))
 
 
 @router.delete("/files/{file_id}")

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..clock import estimate_tokens
 from ..errors import ApiError, bad_request, new_request_id
-from ..replies import chunks, prompt_of, reply_for, served_base, sse
+from ..replies import answer, chunks, prompt_of, served_base, sse
 from ..web import emulator_of, json_body, scope_of
 
 router = APIRouter()
@@ -77,7 +77,7 @@ async def generation(request: Request) -> JSONResponse | StreamingResponse:
             iter([sse(1, error, "error", exc.status)]), media_type="text/event-stream"
         )
     last, in_tokens = prompt_of(messages, body["input"].get("prompt"))
-    text = reply_for(model, last)
+    text = answer(emulator_of(request).store, scope_of(request), model, last)
 
     def envelope(content: str, finish: str, out_tokens: int) -> dict[str, Any]:
         out: dict[str, Any]
