@@ -28,6 +28,12 @@ internal when it changes.
   deferred task has shown across triggerer restarts. *Missing*: nothing is kept, and a
   restarted trigger shows the lines since the deferral again (never fewer).
 
+* ``"_operator_extra_links"`` in a serialized task (``SerializedDagModel.data``): the UI page
+  finds a DAG's DashScope tasks from the metadata DB alone (no DAG file is imported), by the
+  console link each operator class declares and its subclasses inherit; the serialized task
+  keeps those links under this key (``{link name: xcom key}``). *Missing*: no task is found
+  and the page lists none, rather than guessing by class name (:func:`serialized_link_keys`).
+
 **Public, preferred over the comms messages**
 
 * ``RuntimeTaskInstance.get_task_states`` reads the task instance's state, which alone tells
@@ -79,6 +85,7 @@ __all__ = [
     "is_user_action_cancel",
     "on_kill_budget",
     "outlive_cancellations",
+    "serialized_link_keys",
 ]
 
 log = logging.getLogger(__name__)
@@ -225,3 +232,15 @@ async def aset_xcom(
     from airflow.sdk.execution_time.comms import SetXCom  # pragma: no cover
 
     await comms.asend(SetXCom(**where, value=value, map_index=map_index))  # pragma: no cover
+
+
+# ---------------------------------------------------------------- serialized DAGs (the UI)
+#: Where a serialized task keeps its operator's extra links (``SerializedBaseOperator``).
+SERIALIZED_LINKS_KEY = "_operator_extra_links"
+
+
+def serialized_link_keys(task: dict[str, Any]) -> list[str]:
+    """The XCom keys of the extra links a serialized task declares (``[]`` when none, or when
+    the serialization no longer keeps them under :data:`SERIALIZED_LINKS_KEY`)."""
+    links = task.get(SERIALIZED_LINKS_KEY) or {}
+    return [str(key) for key in links.values()] if isinstance(links, dict) else []

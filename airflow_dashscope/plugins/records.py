@@ -28,6 +28,7 @@ from airflow.sdk import BaseOperatorLink
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from airflow_dashscope.compat import serialized_link_keys
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.links.console import (
     DashScopeDeploymentLink,
@@ -151,8 +152,7 @@ def task_kinds(serialized_dag: dict[str, Any]) -> dict[str, Kind]:
     found: dict[str, Kind] = {}
     for entry in serialized_dag.get("dag", {}).get("tasks", []):
         task = entry.get("__var", entry) if isinstance(entry, dict) else {}
-        links = task.get("_operator_extra_links") or {}
-        keys = links.values() if isinstance(links, dict) else ()
+        keys = serialized_link_keys(task)
         kinds = {_KINDS_BY_LINK_KEY[key] for key in keys if key in _KINDS_BY_LINK_KEY}
         if len(kinds) == 1:
             found[task["task_id"]] = kinds.pop()

@@ -221,3 +221,30 @@ def test_conf_is_the_installed_airflows_configuration() -> None:
 
     assert compat.conf is home, "compat.conf is not the installed Airflow's configuration"
     assert compat.conf.get("core", "dags_folder", fallback=None) is not None
+
+
+def test_a_serialized_task_keeps_its_operators_links_where_the_ui_reads_them() -> None:
+    """The UI page finds DashScope tasks in serialized DAGs by their console links' XCom keys
+    (``compat.SERIALIZED_LINKS_KEY``); serialized with the installed Airflow's own code."""
+    from airflow.sdk import DAG
+    from airflow.serialization import serialized_objects
+
+    from airflow_dashscope.links.console import DashScopeFineTuneJobLink
+    from airflow_dashscope.operators import DashScopeFineTuneOperator
+
+    with DAG("compat_links", schedule=None) as dag:
+        DashScopeFineTuneOperator(
+            task_id="train", model="qwen3-8b", training_file_ids=["file-1"], deferrable=False
+        )
+    # Airflow 3.3 renamed the DAG serializer; 3.1 and 3.2 call it SerializedDAG.
+    serializer = (
+        getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
+    )
+    data = serializer.to_dict(dag)
+    tasks = [entry.get("__var", entry) for entry in data["dag"]["tasks"]]
+    (task,) = [t for t in tasks if t["task_id"] == "train"]
+    assert compat.SERIALIZED_LINKS_KEY in task, (
+        f"Airflow no longer serializes a task's extra links under {compat.SERIALIZED_LINKS_KEY!r}:"
+        " the DashScope UI page would list no task; update compat.serialized_link_keys"
+    )
+    assert DashScopeFineTuneJobLink().xcom_key in compat.serialized_link_keys(task)
