@@ -30,8 +30,10 @@ deployment   wait on it (PENDING,   RUNNING: reused        another model: a new 
 
 How each is recognised:
 
-* **fine-tune job**: its name, ``{prefix}-{task 10 hex}-{inputs 8 hex}-c{generation}``
-  (e.g. ``airflow-3f2a9c01de-7b1e44c0-c0``): the task instance (dag, task, run, map index),
+* **fine-tune job**: its name,
+  ``{prefix}-{dag 6 hex}-{task 10 hex}-{inputs 8 hex}-c{generation}`` (e.g.
+  ``airflow-5d41a2-3f2a9c01de-7b1e44c0-c0``): the DAG (so a task can find its DAG's jobs
+  without Airflow's database: :func:`job_owner`), the task instance (dag, task, run, map index),
   a fingerprint of :func:`fine_tune_inputs`, and the run's clear generation
   (``dag_run.clear_number``: retries keep it, clears bump it). A FAILED or CANCELED job is
   never picked up again: a retry exists to try once more.
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -88,11 +91,23 @@ class Match:
 # --- the task instance ----------------------------------------------------------------------
 
 
+def instance_digest(dag_id: str, task_id: str, run_id: str, map_index: int | None = -1) -> str:
+    """10 hex digits, the same for every try and every clear of one task instance (also how
+    the UI matches a remote job to the task instance that made it)."""
+    index = -1 if map_index is None else map_index
+    return hashlib.sha256(f"{dag_id}|{task_id}|{run_id}|{index}".encode()).hexdigest()[:10]
+
+
 def task_instance_digest(context: Mapping[str, Any]) -> str:
-    """10 hex digits, the same for every try and every clear of one task instance."""
+    """:func:`instance_digest` of the context's task instance."""
     ti = context["ti"]
-    key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
-    return hashlib.sha256(key.encode()).hexdigest()[:10]
+    return instance_digest(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
+
+
+def dag_digest(dag_id: str) -> str:
+    """6 hex digits of the DAG id: lets a task (which cannot query Airflow's database) tell
+    its own DAG's jobs apart from everyone else's by their names alone."""
+    return hashlib.sha256(dag_id.encode()).hexdigest()[:6]
 
 
 def fingerprint(inputs: Mapping[str, Any], size: int = 8) -> str:
@@ -146,17 +161,25 @@ def fine_tune_inputs(
 
 @dataclass(frozen=True)
 class JobIdentity:
-    """The name stem shared by every generation, and this generation's full name."""
+    """The name stem shared by every generation, and this generation's full name.
+
+    ``legacy_stem`` is the form without the DAG digest that releases before 0.2 named jobs
+    with: a retry or a clear after an upgrade still finds (and does not pay again for) a job
+    an older release started.
+    """
 
     stem: str
     generation: int
+    legacy_stem: str | None = None
 
     @classmethod
     def of(
         cls, context: Mapping[str, Any], prefix: str | None, inputs: Mapping[str, Any]
     ) -> JobIdentity:
-        stem = f"{prefix or 'airflow'}-{task_instance_digest(context)}-{fingerprint(inputs)}"
-        return cls(stem, clear_generation(context))
+        head = prefix or "airflow"
+        tail = f"{task_instance_digest(context)}-{fingerprint(inputs)}"
+        dag = dag_digest(context["ti"].dag_id)
+        return cls(f"{head}-{dag}-{tail}", clear_generation(context), f"{head}-{tail}")
 
     @property
     def name(self) -> str:
@@ -164,10 +187,39 @@ class JobIdentity:
 
     def generation_of(self, job_name: str | None) -> int | None:
         """The generation a job of this identity was created in; None if it is not ours."""
-        if not job_name or not job_name.startswith(f"{self.stem}-c"):
-            return None
-        tail = job_name[len(self.stem) + 2 :]
-        return int(tail) if tail.isdigit() else None
+        for stem in (self.stem, self.legacy_stem):
+            if stem and job_name and job_name.startswith(f"{stem}-c"):
+                tail = job_name[len(stem) + 2 :]
+                return int(tail) if tail.isdigit() else None
+        return None
+
+
+_OWNED_NAME = re.compile(
+    r"-(?P<dag>[0-9a-f]{6})-(?P<instance>[0-9a-f]{10})-(?P<inputs>[0-9a-f]{8})-c(?P<gen>\d+)$"
+)
+
+
+@dataclass(frozen=True)
+class JobOwner:
+    """Who made a job, read from its name: the DAG's and the task instance's digests, the
+    inputs' fingerprint and the clear generation (see :class:`JobIdentity`)."""
+
+    dag: str
+    instance: str
+    inputs: str
+    generation: int
+
+    def of_dag(self, dag_id: str) -> bool:
+        return self.dag == dag_digest(dag_id)
+
+
+def job_owner(job_name: str | None) -> JobOwner | None:
+    """The owner of a job this provider named; None for any other job (the console's, another
+    tool's, or one named by a release before the DAG digest)."""
+    match = _OWNED_NAME.search(job_name or "")
+    if match is None:
+        return None
+    return JobOwner(match["dag"], match["instance"], match["inputs"], int(match["gen"]))
 
 
 def match_job(identity: JobIdentity, jobs: Iterable[FineTuneJob], reuse: str) -> Match:

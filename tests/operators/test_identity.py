@@ -16,8 +16,11 @@ from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.identity import (
     JobIdentity,
     check_reuse,
+    dag_digest,
     deployment_suffix,
     fine_tune_inputs,
+    instance_digest,
+    job_owner,
     match_deployment,
     match_export,
     match_job,
@@ -222,3 +225,38 @@ def test_an_id_the_service_chose_is_explained(
     assert (said is None) is (line is None)
     if line is not None:
         assert said is not None and said.startswith(line)
+
+
+# --- who made a job ---------------------------------------------------------------------------
+
+
+def test_a_jobs_name_tells_its_dag_and_task_instance() -> None:
+    identity = JobIdentity.of(context(clears=2), "nightly", INPUTS)
+    owner = job_owner(identity.name)
+    assert owner is not None
+    assert owner.of_dag(context()["ti"].dag_id)
+    assert not owner.of_dag("some_other_dag")
+    ti = context()["ti"]
+    assert owner.instance == instance_digest(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
+    assert owner.generation == 2
+    assert owner.dag == dag_digest(ti.dag_id)
+
+
+@pytest.mark.parametrize(
+    "name", [None, "", "ft-202410291653-1c7f", "my-console-job", "airflow-3f2a9c01de-7b1e44c0-c0"]
+)
+def test_a_job_this_provider_did_not_name_has_no_owner(name: str | None) -> None:
+    assert job_owner(name) is None
+
+
+def test_a_job_named_before_the_dag_digest_is_still_found_after_an_upgrade() -> None:
+    """A retry or clear after upgrading must reattach to (not pay again for) the job an older
+    release started under ``{prefix}-{task}-{inputs}-c{generation}``."""
+    identity = JobIdentity.of(context(clears=1), None, INPUTS)
+    assert identity.legacy_stem is not None
+    older = FineTuneJob(
+        job_id="ft-202601010000-0001", job_name=f"{identity.legacy_stem}-c0", status="RUNNING"
+    )
+    match = match_job(identity, [older], "identical")
+    assert (match.action, match.found) == ("reattach", older)
+    assert identity.name.startswith(f"airflow-{dag_digest(context()['ti'].dag_id)}-")
