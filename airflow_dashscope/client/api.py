@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from airflow_dashscope.client.endpoints import deployments, files, fine_tunes, generation
 from airflow_dashscope.client.request import Flow
 
-if TYPE_CHECKING:
-    from airflow_dashscope.client.async_client import AsyncDashScopeClient
-    from airflow_dashscope.client.sync_client import DashScopeClient
-
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class AsyncRunner(Protocol):
+    """What the async client is to an endpoint: it drives a flow to an awaitable result (a
+    protocol, so this module need not import the clients that subclass it)."""
+
+    async def run(self, flow: Flow[R]) -> R: ...
+
+
+class SyncRunner(Protocol):
+    """What the sync client is to an endpoint: it drives a flow to its result."""
+
+    def run(self, flow: Flow[R]) -> R: ...
 
 
 class Endpoint(Generic[P, T]):
@@ -31,12 +41,10 @@ class Endpoint(Generic[P, T]):
     def __get__(self, client: None, owner: type) -> Endpoint[P, T]: ...
 
     @overload
-    def __get__(self, client: DashScopeClient, owner: type) -> Callable[P, T]: ...
+    def __get__(self, client: AsyncRunner, owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
     @overload
-    def __get__(
-        self, client: AsyncDashScopeClient, owner: type
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: SyncRunner, owner: type) -> Callable[P, T]: ...
 
     def __get__(self, client: Any, owner: type) -> Any:
         if client is None:
