@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_dashscope.training_data import TrainingDataError, validate_training_file
-from airflow_dashscope.training_data import tokens
+from airflow_dashscope.training_data import TrainingDataError, tokens, validate_training_file
 from airflow_dashscope.training_data.tokens import estimate_text_tokens
 
 from .dataset_helpers import GOOD_CHAT, chat, validate_lines, write_lines
