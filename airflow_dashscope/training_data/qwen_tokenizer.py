@@ -80,7 +80,9 @@ def chunks(text: str) -> list[str]:
     """``text`` in pieces of at most ``CHUNK_CHARS``, cut before a newline where possible."""
     if len(text) <= CHUNK_CHARS:
         return [text]
-    pieces, current, size = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
     for index, line in enumerate(text.split("\n")):
         part = line if index == 0 else "\n" + line
         for start in range(0, max(len(part), 1), CHUNK_CHARS):
