@@ -116,6 +116,14 @@ CONFIG: dict[str, Any] = {
                 "",
                 "True",
             ),
+            "training_prices": _option(
+                "Training prices in yuan per 1,000 tokens, a JSON object by model id, that "
+                "override or extend the billing page's table for cost estimates and budgets "
+                "(max_cost); empty: the page's prices.",
+                "string",
+                "",
+                '{"qwen3-8b": 0.006}',
+            ),
         },
     }
 }

@@ -82,7 +82,7 @@ def _output_to(log: Path | None) -> Iterator[None]:
 
 def summary(run: Any, counters: dict[str, Any], *, log: Path | None = None) -> str:
     """What the run did, for a reader: state, the answer in full, the job, how to look."""
-    from airflow_dashscope.operators.fine_tune import billed_tokens
+    from airflow_dashscope.operators.fine_tune_outcome import billed_tokens
     from airflow_dashscope.plugins.plugin import DASHSCOPE_PAGE, FINE_TUNING_TAB
 
     tis = {ti.task_id: ti for ti in run.get_task_instances()}
@@ -94,6 +94,7 @@ def summary(run: Any, counters: dict[str, Any], *, log: Path | None = None) -> s
     tune, answer = result("fine_tune"), result("invoke")
     billed = billed_tokens(tune.get("usage"))
     estimated = tune.get("estimated_tokens")
+    billed_cost, estimated_cost = tune.get("billed_cost"), tune.get("estimated_cost")
     lines = [
         f"DAG run {run.run_id}: {run.state}",
         *(f"  {t.task_id:<22} {t.state}" for t in _in_order(tis.values())),
@@ -104,7 +105,9 @@ def summary(run: Any, counters: dict[str, Any], *, log: Path | None = None) -> s
         f"Fine-tune job: {tune.get('job_id', '(none)')} ({tune.get('status', 'no status')})",
         f"  billed tokens: {billed if billed is not None else 'unknown'}"
         + (f" (estimated before the job: {estimated})" if estimated is not None else ""),
-        "  (on the real service, billed tokens are what the job costs)",
+        f"  cost: {_yuan(billed_cost)}"
+        + (f" (estimated before the job: {_yuan(estimated_cost)})" if estimated_cost else ""),
+        "  (on the real service, billed tokens x the model's price are what the job costs)",
         f"  model: {tune.get('finetuned_output', '(none)')}",
         "",
         f"Emulator: {counters['requests_total']} requests, {counters['jobs_created']} job,"
@@ -120,6 +123,13 @@ def summary(run: Any, counters: dict[str, Any], *, log: Path | None = None) -> s
     if log is not None:
         lines += ["", f"Airflow's log of this run: {log}  ({VERBOSE_ENV}=1 shows it here)"]
     return "\n".join(lines)
+
+
+def _yuan(amount: Any) -> str:
+    """A result's cost (text of yuan, None without a price) as the summary shows it."""
+    from airflow_dashscope.checks.prices import NO_PRICE
+
+    return f"about ¥{amount}" if amount is not None else NO_PRICE
 
 
 def _in_order(tis: Any) -> list[Any]:

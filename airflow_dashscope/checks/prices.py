@@ -36,6 +36,8 @@ TRAINING_PRICES: dict[str, Decimal] = {
     "qwen2.5-vl-7b-instruct": Decimal("0.01"),
 }
 PRICES_OPTION = "training_prices"
+#: What a line says instead of a guessed amount when a model has no price.
+NO_PRICE = f"¥ unknown: set [dashscope] {PRICES_OPTION}"
 
 
 def configured_prices(raw: Any) -> dict[str, Decimal]:
@@ -66,10 +68,18 @@ def configured_prices(raw: Any) -> dict[str, Decimal]:
     return prices
 
 
+def price_setting() -> Any:
+    """The raw ``[dashscope] training_prices`` option (None when unset)."""
+    from airflow_dashscope.hooks.defaults import setting
+
+    return setting(PRICES_OPTION)
+
+
 def training_price(
     model: str | None, *, base_model: str | None = None, overrides: Any = None
 ) -> Decimal | None:
-    """Yuan per 1,000 training tokens for ``model`` (or the ``base_model`` it continues)."""
+    """Yuan per 1,000 training tokens for ``model`` (or the ``base_model`` it continues);
+    ``overrides``: the setting's value (``price_setting()``)."""
     table = {**TRAINING_PRICES, **configured_prices(overrides)}
     for name in (model, base_model):
         if name and name in table:
@@ -87,9 +97,21 @@ def training_cost(
     """Yuan for ``billed_tokens`` (tokens x epochs, as the service bills them), rounded to the
     fen; None when the tokens or the price are unknown."""
     price = training_price(model, base_model=base_model, overrides=overrides)
+    return cost_at(billed_tokens, price)
+
+
+def cost_at(billed_tokens: int | None, price: Decimal | None) -> Decimal | None:
+    """Yuan for ``billed_tokens`` at ``price`` per 1,000, rounded to the fen (None if unknown)."""
     if billed_tokens is None or price is None:
         return None
     return (Decimal(billed_tokens) * price / 1000).quantize(Decimal("0.01"))
+
+
+def cost_note(billed_tokens: int, model: str | None, price: Decimal | None) -> str:
+    """``about ¥0.03 at ¥0.006 per 1,000 for qwen3-8b``, or why there is no amount."""
+    if price is None:
+        return f"{NO_PRICE} for {model or 'the model'}"
+    return f"about {yuan(cost_at(billed_tokens, price))} at ¥{price} per 1,000 for {model}"
 
 
 def yuan(amount: Decimal | None) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks import catalog
-from airflow_dashscope.checks.budget import check_budget
+from airflow_dashscope.checks.budget import check_budget, per_epoch
 from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.exceptions import (
@@ -117,7 +117,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         if n_epochs is not None and (not isinstance(n_epochs, int) or n_epochs < 1):
             raise InvalidRequestError(f"n_epochs must be a positive integer, got {n_epochs!r}")
         report = validate_training_file(
-            source, self.training_type, thinking=self.thinking, n_epochs=n_epochs
+            source, self.training_type, thinking=self.thinking, n_epochs=n_epochs, model=self.model
         )
         if not report.ok:
             raise InvalidTrainingDataError(
@@ -126,7 +126,10 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
             )
         self.log.info("Training data checked:\n%s", report.summary())
         tokens = int(report.stats.estimated_tokens)
-        estimate = check_budget(tokens, n_epochs, self.max_billed_tokens)
+        self.log.info(
+            "Estimated training tokens: %s.", per_epoch(tokens, self.model, report.stats.counted_by)
+        )
+        estimate = check_budget(tokens, n_epochs, self.max_billed_tokens, model=self.model)
         if estimate is not None:
             self.log.info("Estimated billed tokens: %s.", estimate)
         return tokens

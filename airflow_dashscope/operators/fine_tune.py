@@ -23,6 +23,7 @@ from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.operators.fine_tune_outcome import (
     cancel_job,
+    costs,
     job_failure,
     success_lines,
     summary,
@@ -91,6 +92,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         upload's ``upload.output["training_tokens"]``; several files: a list, summed). The
         estimate ``training_tokens x n_epochs`` is logged and returned as ``estimated_tokens``.
     :param max_billed_tokens: fail before creating the job when the estimate exceeds it.
+    :param max_cost: the same budget in yuan, at the model's training price (``checks/prices``).
     :param fail_on_cancel: fail the task when the job ends CANCELED (default True).
     """
 
@@ -104,6 +106,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         "model_name",
         "training_tokens",
         "max_billed_tokens",
+        "max_cost",
         "reuse",
         "dashscope_conn_id",
     )
@@ -126,6 +129,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         reuse: str = "identical",
         training_tokens: Any = None,
         max_billed_tokens: Any = None,
+        max_cost: Any = None,
         fail_on_cancel: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -140,6 +144,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self.reuse = reuse
         self.training_tokens = training_tokens
         self.max_billed_tokens = max_billed_tokens
+        self.max_cost = max_cost
         self.fail_on_cancel = fail_on_cancel
         self._job_id: str | None = None
         self._task_instance: TaskInstanceKey | None = None
@@ -189,7 +194,13 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def check_budget(self) -> int | None:
         """Log the estimated billed tokens; fail when they exceed ``max_billed_tokens``."""
         epochs = (self.hyper_parameters or {}).get("n_epochs")
-        estimate = check_budget(self.training_tokens, epochs, self.max_billed_tokens)
+        estimate = check_budget(
+            self.training_tokens,
+            epochs,
+            self.max_billed_tokens,
+            model=self.model,
+            max_cost=self.max_cost,
+        )
         if estimate is not None:
             self.log.info("Estimated billed tokens: %s.", estimate)
         return None if estimate is None else estimate.total
@@ -315,7 +326,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         return training
 
     def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
-        return {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
+        done = {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
+        return {**done, **costs(result, done["estimated_tokens"])}
 
     def failure(self, event: WaitEvent) -> Exception:
         return job_failure(event.explain(), event.status, (event.result or {}).get("code"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from airflow_dashscope.checks.budget import cost_text, price_of
+from airflow_dashscope.checks.prices import NO_PRICE, cost_at, yuan
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
 from airflow_dashscope.exceptions import (
     DashScopeWaitError,
@@ -58,21 +60,59 @@ def billed_tokens(usage: Any) -> int | None:
     return None
 
 
-def cost_line(job_id: Any, usage: Any, estimate: int | None) -> str:
-    """What the job billed next to what was estimated before it was paid for."""
+def costs(job: dict[str, Any], estimate: Any) -> dict[str, Any]:
+    """The bill and the estimate in tokens and in yuan (text such as ``"0.03"``; None when the
+    count or the model's price is unknown), at the price of the job's (base) model."""
+    billed = billed_tokens(job.get("usage"))
+    model, base_model = job.get("model"), job.get("base_model")
+    return {
+        "billed_tokens": billed,
+        "billed_cost": cost_text(billed, model, base_model),
+        "estimated_cost": cost_text(estimate, model, base_model),
+    }
+
+
+def cost_line(
+    job_id: Any,
+    usage: Any,
+    estimate: int | None,
+    *,
+    model: str | None = None,
+    base_model: Any = None,
+) -> str:
+    """What the job billed next to what was estimated before it was paid for, in tokens and
+    (with the job's ``model``) in yuan."""
     billed = billed_tokens(usage)
-    return (
+    line = (
         f"Fine-tune job {job_id} billed "
         f"{'an unknown number of' if billed is None else billed} tokens "
-        f"(estimated: {'not known' if estimate is None else estimate})."
+        f"(estimated: {'not known' if estimate is None else estimate})"
     )
+    price = price_of(model, base_model) if model else None
+    if price is None:
+        return f"{line}." if model is None else f"{line}; {NO_PRICE} for {model}."
+    amounts = [
+        f"about {yuan(cost_at(count, price))} {name}"
+        for name, count in (("billed", billed), ("estimated", estimate))
+        if isinstance(count, int)
+    ]
+    if not amounts:
+        return f"{line}."
+    return f"{line}: {', '.join(amounts)} at ¥{price} per 1,000 for {model}."
 
 
 def success_lines(result: dict[str, Any], estimate: int | None, *, asked: str | None) -> list[str]:
     """The cost, and the model id the service chose when it is not the one asked for."""
     job_id, output = result.get("job_id"), result.get("finetuned_output")
     note = renamed(f"Fine-tune job {job_id}", asked, output)
-    return [cost_line(job_id, result.get("usage"), estimate), *([note] if note else [])]
+    cost = cost_line(
+        job_id,
+        result.get("usage"),
+        estimate,
+        model=result.get("model"),
+        base_model=result.get("base_model"),
+    )
+    return [cost, *([note] if note else [])]
 
 
 def training_line(job_id: str, training: dict[str, Any]) -> str:

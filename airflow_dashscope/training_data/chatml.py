@@ -169,16 +169,3 @@ def _check_turn_order(roles: Sequence[str | None], path: str, sink: ProblemColle
             return  # one order error per example: the rest would only echo it
         previous = f"the {role} turn"
         expected = "assistant" if role == "user" else "user"
-
-
-def content_text(content: object) -> str:
-    """The text of a content value: the string itself, or a VL array's text entries joined."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            entry["text"]
-            for entry in content
-            if isinstance(entry, dict) and isinstance(entry.get("text"), str)
-        )
-    return ""

@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--thinking", action="store_true", help="SFT data for thinking models")
     validate.add_argument("--vl", action="store_true", help="JSONL of Qwen-VL SFT data")
     validate.add_argument("--n-epochs", type=_positive_int, default=None)
+    validate.add_argument(
+        "--model", default=None, help="the model to train (its chat template may add tokens)"
+    )
     validate.add_argument("--max-problems", type=_positive_int, default=100)
     validate.add_argument("--json", action="store_true", help="print the reports as JSON")
     return parser
@@ -57,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     thinking=args.thinking,
                     vl=args.vl,
                     n_epochs=args.n_epochs,
+                    model=args.model,
                     max_problems=args.max_problems,
                 )
             )

@@ -60,6 +60,8 @@ class DatasetStats:
     bytes_read: int
     n_epochs: int | None
     estimated_billed_tokens: int | None
+    #: What counted the tokens: Qwen's tokenizer, or the heuristic without it (``tokens.py``).
+    counted_by: str = "heuristic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,7 @@ class ValidationReport:
         )
         if s.estimated_billed_tokens is not None:
             tokens += f" billed_tokens~{s.estimated_billed_tokens} (x{s.n_epochs} epochs)"
-        lines.append(tokens)
+        lines += [tokens, f"  tokens counted by: {s.counted_by}"]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +193,7 @@ class ProblemCollector:
             bytes_read=estimate.bytes_read,
             n_epochs=n_epochs,
             estimated_billed_tokens=None if n_epochs is None else estimate.tokens * n_epochs,
+            counted_by=estimate.counted_by,
         )
         return ValidationReport(
             file=self.name,

@@ -18,7 +18,7 @@ def scan_jsonl(
     for example in iter_json_objects(stream, sink, estimate):
         estimate.begin_example()
         check(example, sink, estimate)
-        estimate.end_example()
+        estimate.end_example(example)
     if estimate.examples == 0 and sink.error_count == 0:
         sink.at_line(None)
         sink.error("", "no examples: the file is empty")

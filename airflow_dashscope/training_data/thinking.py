@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from airflow_dashscope.training_data.chatml import content_text
 from airflow_dashscope.training_data.report import ProblemCollector
+from airflow_dashscope.training_data.tokens import content_text
 
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"

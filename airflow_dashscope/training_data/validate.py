@@ -37,12 +37,14 @@ def validate_training_file(
     thinking: bool = False,
     vl: bool = False,
     n_epochs: int | None = None,
+    model: str | None = None,
     max_problems: int = 100,
 ) -> ValidationReport:
     """Stream ``path`` once and report every problem (the first ``max_problems`` in full).
 
     ``thinking``: SFT data for a thinking model (``<think>`` rules). ``vl``: a JSONL file of
     Qwen-VL SFT data (implied by a ``.zip``). ``n_epochs``: to estimate billed tokens.
+    ``model``: the model the data will train (its chat template may add tokens; ``tokens.py``).
     Raises ``ValueError`` for option combinations that make no sense and ``OSError`` when
     the file cannot be opened; problems in the data are reported, never raised.
     """
@@ -52,7 +54,7 @@ def validate_training_file(
     if name.lower().endswith((".xls", ".xlsx")):
         raise ValueError(f"{name}: only JSONL (and Qwen-VL ZIP) files can be validated")
     sink = ProblemCollector(name, max_problems)
-    estimate = TokenEstimate()
+    estimate = TokenEstimate(model)
     with _open(path) as stream:
         if is_zip:
             check_vl_package(stream, sink, estimate, thinking=thinking)

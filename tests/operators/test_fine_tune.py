@@ -43,7 +43,7 @@ def test_success_returns_the_job_and_pushes_its_id(
     assert set(result) <= {
         "job_id", "job_name", "status", "model", "base_model", "training_type",
         "finetuned_output", "usage", "estimated_tokens", "reused", "code", "message",
-        "training",
+        "training", "billed_tokens", "billed_cost", "estimated_cost",
     }  # fmt: skip
     # The training figures read from the job's whole log (issue 9): every step trained.
     training = result["training"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_dashscope.training_data import TrainingDataError, validate_training_file
+from airflow_dashscope.training_data import TrainingDataError, tokens, validate_training_file
 from airflow_dashscope.training_data.tokens import estimate_text_tokens
 
 from .dataset_helpers import GOOD_CHAT, chat, validate_lines, write_lines
@@ -57,7 +57,11 @@ def test_token_heuristic() -> None:
     assert estimate_text_tokens("你好 abcd") == 2 + 2  # 2 CJK + ceil(5 / 4)
 
 
-def test_stats_count_examples_turns_characters_tokens(tmp_path: Path) -> None:
+def test_stats_count_examples_turns_characters_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Qwen's tokenizer, the heuristic counts (test_token_counting.py: with it)."""
+    monkeypatch.setattr(tokens, "qwen_encoding", lambda: None)
     line = chat(("system", "s" * 8), ("user", "你好"), ("assistant", "abcd"))
     report = validate_lines(tmp_path, [line, line], n_epochs=2)
     stats = report.stats
