@@ -42,6 +42,11 @@ How each is recognised:
   ``finetuned_output`` (the pages name exported models differently: nothing is assumed).
 * **deployment**: the model and a suffix of 8 hex digits derived from the task instance and
   the model (or the user's ``suffix``), plus its ``name`` when one is given.
+
+Superseded: a task instance's job in progress for other inputs (:func:`superseded_jobs`),
+and its deployment of another model (:func:`superseded_deployments`), are what a clear with
+changed inputs leaves behind: the operators cancel or remove them. Which stored file or
+model lineage already holds some data, by content, is ``operators/content.py``.
 """
 
 from __future__ import annotations
