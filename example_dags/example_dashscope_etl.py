@@ -27,6 +27,14 @@ SOURCE = Path(__file__).parent / "data" / "sft_sample.jsonl"
 HELD_OUT_EVERY = 6
 
 
+def of_week(lines: list[str], week: int) -> list[str]:
+    """This week's examples: the sample rotated by one example a week stands for new data (a
+    real ETL's week differs by content; identical content would train nothing new, as the
+    retraining recognises data its model already learned)."""
+    shift = week % len(lines) if lines else 0
+    return lines[shift:] + lines[:shift]
+
+
 def split(lines: list[str]) -> tuple[list[str], list[str]]:
     """Training and held-out examples (a fixed, reproducible split)."""
     held = [line for i, line in enumerate(lines) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
@@ -44,11 +52,13 @@ with DAG(
 ) as dag:
 
     @task(outlets=[TRAINING_DATA])
-    def extract(*, run_id: str, outlet_events: Any = None) -> dict[str, str]:
+    def extract(*, run_id: str, dag_run: Any = None, outlet_events: Any = None) -> dict[str, str]:
         lines = [line for line in SOURCE.read_text().splitlines() if line.strip()]
         for line in lines:
             json.loads(line)  # the source is trusted here; a real ETL checks its output
+        when = dag_run.logical_date or dag_run.run_after
         train, held_out = split(lines)
+        train = of_week(train, when.isocalendar().week)
         folder = ObjectStoragePath(DATA_URL) / run_id.replace(":", "-").replace("+", "-")
         folder.mkdir(parents=True, exist_ok=True)
         written = {}

@@ -17,8 +17,11 @@ triggering event's ``extra`` holds the URLs of the training and held-out files.
   ``example_dashscope_on_new_model`` smoke-tests each new production model once. The
   candidate is ``announce=False`` and torn down by this DAG, so no consumer races its
   removal.
-* Clearing a run with the same data reuses the trained job; new data trains again (see
-  the README's "Retraining, retries and clears").
+* Clearing a run with the same data reuses the uploaded file and the trained job; new data
+  trains again. Data the production model already learned (a clear after promotion, or the
+  same data published twice) trains nothing: the fine-tune returns the job that made the
+  model, and ``something_new`` skips the evaluation and the deployments (see the README's
+  "Retraining, retries and clears").
 """
 
 from __future__ import annotations
@@ -142,6 +145,15 @@ with DAG(
         model_name="support-bot-{{ dag_run.run_after.strftime('%Y%m%d%H%M') }}",
         **WAITING,
     )
+
+    @task.short_circuit
+    def something_new(model_name: str, current: str) -> bool:
+        """False when training returned the production model itself (it already learned this
+        data): nothing to evaluate or deploy, so the rest of the run is skipped."""
+        if model_name == current:
+            print(f"{current} already learned this data: nothing new to evaluate or deploy")
+        return model_name != current
+
     candidate = DashScopeDeployModelOperator(
         task_id="deploy_candidate",
         model_name=export.output["model_name"],
@@ -204,6 +216,7 @@ with DAG(
         task_id="remove_candidate", deployed_model=candidate.output["deployed_model"]
     ).as_teardown(setups=candidate)
 
+    something_new(export.output["model_name"], serving["model"]) >> candidate
     gate >> promote
     retire(serving["deployed_model"], promote.output["deployed_model"])
     promote >> remove_candidate

@@ -73,6 +73,13 @@ def test_the_etl_split_and_the_evaluation_metric() -> None:
     assert held == ["5", "11"] and len(train) == 10 and not set(train) & set(held)
     assert retrain.overlap("Paris is the capital", "Paris.") == pytest.approx(0.4)
     assert retrain.overlap("", "Paris") == 0.0
+    assert etl.of_week(["a", "b", "c"], 4) == ["b", "c", "a"]  # another week, other bytes
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data URL for the module: the asset's URI, which Airflow keeps once registered."""
+    return tmp_path_factory.mktemp("example-data")
 
 
 def _copy_examples(dags: Path) -> None:
@@ -100,7 +107,7 @@ def _events(source_dag: str, run_id: str | None = None) -> list[Any]:
 def test_etl_then_retraining_twice(
     airflow_db: Path,
     dashscope_connection: RunningEmulator,
-    tmp_path: Path,
+    data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Week 1 trains from the base model and deploys; week 2 continues from week 1's model,
@@ -112,7 +119,7 @@ def test_etl_then_retraining_twice(
 
     from airflow_dashscope.client import DashScopeClient
 
-    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{tmp_path / 'data'}")
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{data_dir}")
     monkeypatch.setenv("DASHSCOPE_EXAMPLE_POLL_SECONDS", "0.05")
     dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     _copy_examples(dags)
@@ -140,3 +147,43 @@ def test_etl_then_retraining_twice(
     assert sorted(job.model for job in client.list_fine_tunes()) == sorted(["qwen3-8b", served[0]])
     assert served[0] != served[1]
     assert emu.counters()["jobs_created"] == 2
+
+
+def test_retraining_the_promoted_model_on_the_same_data_trains_nothing(
+    airflow_db: Path,
+    dashscope_connection: RunningEmulator,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run after promotion with the same data (a clear, or the data published twice) starts
+    from the promoted model, which already learned it: one file, one job, the production
+    deployment left as it is, the evaluation and deployments skipped."""
+    import os
+
+    import pendulum
+
+    from airflow_dashscope.client import DashScopeClient
+
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{data_dir}")
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_POLL_SECONDS", "0.05")
+    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    _copy_examples(dags)
+    etl, retrain = load("example_dashscope_etl", dags), load("example_dashscope_retrain", dags)
+    emu = dashscope_connection
+    client = DashScopeClient(api_key=emu.api_key, base_url=emu.base_url)
+    day = pendulum.datetime(2026, 3, 7, tz="UTC")
+    data_run = etl.dag.test(logical_date=day)
+    (data,) = _events("example_dashscope_etl", data_run.run_id)
+    first = retrain.dag.test(logical_date=day, run_conf=data.extra)
+    assert first.state == "success", {ti.task_id: ti.state for ti in first.get_task_instances()}
+    (production,) = [d for d in client.list_deployments() if d.status_name != "DELETING"]
+    again = retrain.dag.test(logical_date=day.add(days=1), run_conf=data.extra)
+    states = {ti.task_id: ti.state for ti in again.get_task_instances()}
+    assert again.state == "success", states
+    assert states["fine_tune"] == "success" and states["deploy_production"] == "skipped"
+    result = again.get_task_instance("fine_tune").xcom_pull(task_ids="fine_tune")
+    assert result["reused"] is True and result["finetuned_output"] == production.model_name
+    assert emu.counters()["jobs_created"] == 1
+    assert len(client.list_files()) == 1  # the same bytes were not uploaded again
+    live = [d for d in client.list_deployments() if d.status_name != "DELETING"]
+    assert [d.deployed_model for d in live] == [production.deployed_model]

@@ -23,7 +23,7 @@ Policy choices (the document leaves these open):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from airflow_dashscope.checks import catalog
@@ -106,12 +106,14 @@ def validate_fine_tune_parameters(
     *,
     base_model: str | None = None,
     earlier_job_hyper_parameters: Mapping[str, Any] | None = None,
+    pending: Collection[str] = (),
 ) -> None:
     """Raise ``JobParameterError`` listing every problem in a fine-tune request.
 
     ``base_model`` and ``earlier_job_hyper_parameters``: when ``model`` is an earlier job's
     output, that job's base model and hyper_parameters (a second efficient fine-tune must
-    keep lora_rank, lora_alpha and lora_dropout).
+    keep lora_rank, lora_alpha and lora_dropout). ``pending``: hyperparameters a template
+    fills at run time (checked at DAG parse): they count as given, their values unchecked.
     """
     problems: list[str] = []
     kind = "sft" if training_type is None else training_type
@@ -123,8 +125,8 @@ def validate_fine_tune_parameters(
         problems.append(f"model must be a non-empty string, got {model!r}")
     else:
         problems += _model_support_problems(model, kind, base_model)
-    params = dict(hyper_parameters or {})
-    problems += _hyper_parameter_problems(params, kind)
+    params = {k: v for k, v in (hyper_parameters or {}).items() if k not in pending}
+    problems += _hyper_parameter_problems(params, kind, pending)
     if earlier_job_hyper_parameters is not None and kind in catalog.EFFICIENT_TRAINING_TYPES:
         problems += _second_lora_problems(params, earlier_job_hyper_parameters)
     if problems:
@@ -142,11 +144,13 @@ def _model_support_problems(model: str, kind: str, base_model: str | None) -> li
     return [f"training_type {kind!r} is not supported for {which}; it supports: {allowed}"]
 
 
-def _hyper_parameter_problems(params: dict[str, Any], kind: str) -> list[str]:
+def _hyper_parameter_problems(
+    params: dict[str, Any], kind: str, pending: Collection[str] = ()
+) -> list[str]:
     problems = [
         f"hyper_parameters.{name} is required (it drives the cost)"
         for name in catalog.REQUIRED_HYPER_PARAMETERS
-        if name not in params
+        if name not in params and name not in pending
     ]
     for name in _POSITIVE_INTS:
         if name in params and not _is_positive_int(params[name]):

@@ -21,7 +21,9 @@ from airflow_dashscope.operators.identity import (
     MAX_SUFFIX,
     deployment_suffix,
     match_deployment,
+    superseded_deployments,
     task_deployment,
+    task_instance_digest,
 )
 from airflow_dashscope.waiting import WaitEvent, classify_deployment
 
@@ -107,6 +109,10 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
     :param name: deployment name (the service defaults it to the model name).
     :param suffix: appended to the ``deployed_model`` id (at most 8 characters, unique).
     :param deploy_spec: the mu plan's spec, e.g. ``MU1``.
+    :param keep_superseded: keep this task instance's deployments of other models (a clear
+        whose model changed) once this one is RUNNING; by default they are removed then, as
+        nothing deploys or removes them any more and they bill by the hour. Only derived
+        suffixes name a task instance: with a ``suffix`` of yours nothing is removed.
     """
 
     template_fields: Sequence[str] = (
@@ -138,6 +144,7 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
         max_context_length: Any = None,
         rpm_limit: Any = None,
         tpm_limit: Any = None,
+        keep_superseded: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -151,6 +158,7 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
         self.max_context_length = max_context_length
         self.rpm_limit = rpm_limit
         self.tpm_limit = tpm_limit
+        self.keep_superseded = keep_superseded
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.check_request()
@@ -233,6 +241,8 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
         done = deployment_summary(result, reused=bool(resumed.get("reused")))
+        if not self.keep_superseded and self.suffix is None:
+            self.remove_superseded(context)
         if not done["reused"]:
             self.emit_model(
                 context,
@@ -242,3 +252,23 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
                 plan=done.get("plan"),
             )
         return done
+
+    def remove_superseded(self, context: Context) -> None:
+        """Remove the task instance's deployments of other models, now that this one serves
+        (best effort: a failure is logged, and the task keeps its RUNNING deployment)."""
+        deployments = self.calling("listing the deployments", self.client.list_deployments)
+        instance = task_instance_digest(context)
+        for old in superseded_deployments(
+            deployments, instance=instance, model_name=self.model_name
+        ):
+            self.log.warning(
+                "Removing deployment %s (model %s) of this task: %s replaces it "
+                "(keep_superseded=True keeps it).",
+                old.deployed_model,
+                old.model_name,
+                self.model_name,
+            )
+            try:
+                self.client.delete_deployment(old.deployed_model)
+            except DashScopeError as error:
+                self.log.error("Could not remove deployment %s: %s", old.deployed_model, error)

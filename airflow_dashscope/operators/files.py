@@ -21,6 +21,8 @@ from airflow_dashscope.operators.fine_tune import enum_value
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
+    from airflow_dashscope.client.models import DashScopeFile
+
 
 def as_upload_source(file_path: str | os.PathLike[str] | ObjectStoragePath) -> Any:
     """A local path stays a path; a URL string (``s3://...``) becomes an ObjectStoragePath."""
@@ -49,6 +51,10 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
     :param n_epochs: to estimate billed tokens (tokens x epochs) in the log.
     :param model: the model this data will train: an unknown one fails before uploading.
     :param max_billed_tokens: fail before uploading when tokens x ``n_epochs`` exceed it.
+    :param reuse_identical_file: return the id of a stored file with the same size, MD5 and
+        purpose instead of uploading it again (default True): a cleared run with the same data
+        then gets the same file id, so its fine-tune finds its job again instead of paying
+        for a second one. The XCom ``reused`` says which happened.
     """
 
     template_fields: Sequence[str] = (
@@ -74,6 +80,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         n_epochs: Any = None,
         model: str | None = None,
         max_billed_tokens: Any = None,
+        reuse_identical_file: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -86,6 +93,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         self.n_epochs = n_epochs
         self.model = model
         self.max_billed_tokens = max_billed_tokens
+        self.reuse_identical_file = reuse_identical_file
 
     def execute(self, context: Context) -> str:
         self.training_type = enum_value(self.training_type)
@@ -98,6 +106,10 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         tokens = self.check_data(source) if self.validate else None
         if self.model:
             self.check_model()
+        stored = self.identical_file(source) if self.reuse_identical_file else None
+        if stored is not None:
+            self.push(context, training_tokens=tokens, reused=True)
+            return str(stored.file_id)
         file_id = self.calling(
             "uploading the training data",
             self.client.upload_file,
@@ -106,8 +118,29 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
             description=self.description,
         )
         self.log.info("Uploaded %s as file %s.", source, file_id)
-        self.push(context, training_tokens=tokens)
+        self.push(context, training_tokens=tokens, reused=False)
         return str(file_id)
+
+    def identical_file(self, source: Any) -> DashScopeFile | None:
+        """The stored file holding these bytes for this purpose (one more streamed read of
+        the data for its size and MD5, and the service's file list, every page)."""
+        from airflow_dashscope.client.request import UploadPart, fingerprint, upload_filename
+        from airflow_dashscope.operators.content import identical_file
+
+        size, digest = fingerprint(UploadPart(source, upload_filename(source)))
+        files = self.calling("listing the files", self.client.list_files)
+        stored = identical_file(files, size=size, digest=digest, purpose=self.purpose)
+        if stored is not None:
+            self.log.info(
+                "Not uploading %s: file %s (%s, uploaded %s) holds the same bytes (size %s, "
+                "same MD5); reusing its id (reuse_identical_file=False uploads anyway).",
+                source,
+                stored.file_id,
+                stored.name,
+                stored.gmt_create,
+                size,
+            )
+        return stored
 
     def check_data(self, source: Any) -> int:
         """Validate; returns the estimated tokens of one epoch."""

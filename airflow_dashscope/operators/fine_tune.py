@@ -29,11 +29,14 @@ from airflow_dashscope.operators.fine_tune_outcome import (
     summary,
     training_line,
 )
+from airflow_dashscope.operators.fine_tune_request import check_literal_request, enum_value
 from airflow_dashscope.operators.identity import (
     JobIdentity,
+    Match,
     check_reuse,
     fine_tune_inputs,
     match_job,
+    superseded_jobs,
 )
 from airflow_dashscope.waiting import (
     LogFollower,
@@ -53,11 +56,6 @@ if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG p
 
     from airflow_dashscope.client.models import FineTuneJob
     from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
-
-
-def enum_value(value: Any) -> Any:
-    """``TrainingType.SFT`` -> ``"sft"``: the public enums are accepted, their values sent."""
-    return getattr(value, "value", value)
 
 
 class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
@@ -94,6 +92,12 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     :param max_billed_tokens: fail before creating the job when the estimate exceeds it.
     :param max_cost: the same budget in yuan, at the model's training price (``checks/prices``).
     :param fail_on_cancel: fail the task when the job ends CANCELED (default True).
+    :param cancel_superseded: cancel this task instance's job still in progress for other
+        (older) inputs before starting the one for its inputs now (default True): after a
+        clear with changed data nobody waits for it, yet it trains and bills.
+
+    Literal arguments (not templates) are checked when the DAG file is parsed: missing
+    required hyperparameters are a DAG import error naming the task, before any upload.
     """
 
     template_fields: Sequence[str] = (
@@ -131,9 +135,11 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         max_billed_tokens: Any = None,
         max_cost: Any = None,
         fail_on_cancel: bool = True,
+        cancel_superseded: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_literal_request(self.task_id, model, training_type, hyper_parameters)
         self.model = model
         self.training_file_ids = training_file_ids
         self.validation_file_ids = validation_file_ids
@@ -146,6 +152,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self.max_billed_tokens = max_billed_tokens
         self.max_cost = max_cost
         self.fail_on_cancel = fail_on_cancel
+        self.cancel_superseded = cancel_superseded
         self._job_id: str | None = None
         self._task_instance: TaskInstanceKey | None = None
 
@@ -158,7 +165,19 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self.check_model(jobs)
         identity = JobIdentity.of(context, self.job_name, self.inputs())
         match = match_job(identity, jobs, self.reuse)
+        if match.action == "create" and self.reuse != "never":
+            match = self.match_lineage(jobs)
+        superseded = superseded_jobs(identity, jobs) if self.cancel_superseded else []
+        for old in superseded:
+            self.log.warning(
+                "Cancelling job %s (older inputs) before starting job %s.",
+                old.job_id,
+                match.found.job_id if match.found else identity.name,
+            )
+            cancel_job(self.client, old.job_id, why="its task's inputs changed", log=self.log)
         if match.action == "create":
+            if match.why:
+                self.log.info("%s", match.why)
             job = self.create(identity.name, jobs)
         else:
             job = match.found
@@ -230,6 +249,34 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             )
         except JobParameterError as error:
             raise InvalidRequestError(f"Invalid fine-tune request: {error}") from error
+
+    def match_lineage(self, jobs: list[FineTuneJob]) -> Match:
+        """Reuse the job that made ``model`` when its lineage already learned every training
+        file (by content: the rule is ``operators/content.py``); I/O only when ``model`` is
+        an earlier job's output."""
+        from airflow_dashscope.operators.content import match_lineage, model_makers
+
+        makers = model_makers(self.model, jobs, {})
+        if not makers and not catalog.is_known_base_model(self.model, self.client.config.region):
+            makers = model_makers(self.model, jobs, self.exported_models(jobs))
+        if not makers:
+            return Match("create")
+        files = self.calling("listing the files", self.client.list_files)
+        return match_lineage(self.model, as_id_list(self.training_file_ids), makers, files)
+
+    def exported_models(self, jobs: list[FineTuneJob]) -> dict[str, str]:
+        """Exported checkpoint model -> job id, read from the SUCCEEDED jobs' checkpoints."""
+        exported: dict[str, str] = {}
+        for job in jobs:
+            if job.status_name != "SUCCEEDED":
+                continue
+            checkpoints = self.calling(
+                f"listing the checkpoints of job {job.job_id}",
+                self.client.list_checkpoints,
+                job.job_id,
+            )
+            exported.update({c.model_name: job.job_id for c in checkpoints if c.model_name})
+        return exported
 
     def deployable_models(self) -> list[str]:
         return deployable_lookup(self)()
@@ -345,7 +392,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             cancel_job(self.client, self._job_id, why="the task was marked failed", log=self.log)
         else:
             self.log.info(
-                "Task stopped; fine-tune job %s keeps running (only a task marked failed "
-                "cancels it).",
+                "Task stopped; fine-tune job %s keeps running: a new try with the same "
+                "inputs reattaches to it; one with changed inputs cancels it first (only a "
+                "task marked failed cancels it now).",
                 self._job_id,
             )

@@ -42,6 +42,11 @@ How each is recognised:
   ``finetuned_output`` (the pages name exported models differently: nothing is assumed).
 * **deployment**: the model and a suffix of 8 hex digits derived from the task instance and
   the model (or the user's ``suffix``), plus its ``name`` when one is given.
+
+Superseded: a task instance's job in progress for other inputs (:func:`superseded_jobs`),
+and its deployment of another model (:func:`superseded_deployments`), are what a clear with
+changed inputs leaves behind: the operators cancel or remove them. Which stored file or
+model lineage already holds some data, by content, is ``operators/content.py``.
 """
 
 from __future__ import annotations
@@ -255,6 +260,22 @@ def match_job(identity: JobIdentity, jobs: Iterable[FineTuneJob], reuse: str) ->
     return Match("create")
 
 
+def superseded_jobs(identity: JobIdentity, jobs: Iterable[FineTuneJob]) -> list[FineTuneJob]:
+    """Jobs in progress of this task instance (same DAG and instance digests) for other
+    inputs: a clear with changed data replaces them, so nobody would wait for (or use) them."""
+    me = job_owner(identity.name)
+    if me is None:
+        return []
+    return [
+        job
+        for job in jobs
+        if job.status_name in IN_PROGRESS
+        and (owner := job_owner(job.job_name)) is not None
+        and (owner.dag, owner.instance) == (me.dag, me.instance)
+        and owner.inputs != me.inputs
+    ]
+
+
 # --- exports --------------------------------------------------------------------------------
 
 
@@ -300,7 +321,30 @@ def deployment_suffix(context: Mapping[str, Any], model_name: str, suffix: str |
     be deployed by several tasks, and every deployment after the first needs its own."""
     if suffix:
         return suffix
-    return fingerprint({"task": task_instance_digest(context), "model": model_name}, MAX_SUFFIX)
+    return derived_suffix(task_instance_digest(context), model_name)
+
+
+def derived_suffix(instance: str, model_name: str) -> str:
+    """The suffix a task instance (its digest) gives its deployment of ``model_name``."""
+    return fingerprint({"task": instance, "model": model_name}, MAX_SUFFIX)
+
+
+def superseded_deployments(
+    deployments: Iterable[Deployment], *, instance: str, model_name: str
+) -> list[Deployment]:
+    """The task instance's live deployments of other models (their derived suffix names
+    it): a clear that deploys a changed model replaces them. A user's ``suffix`` names no
+    task instance, so nothing is recognised then."""
+    return [
+        deployment
+        for deployment in deployments
+        if deployment.model_name
+        and deployment.model_name != model_name
+        and deployment.status_name != "DELETING"
+        and deployment.deployed_model.endswith(
+            f"-{derived_suffix(instance, deployment.model_name)}"
+        )
+    ]
 
 
 def task_deployment(

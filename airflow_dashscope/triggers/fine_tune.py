@@ -63,7 +63,8 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         or marks failed a deferred task (never on a triggerer restart). Only the task
         instance's state tells these apart: a cleared task's new try reattaches to the job, a
         task marked success needs it, so only ``failed`` cancels
-        (``airflow_dashscope.waiting.user_action``).
+        (``airflow_dashscope.waiting.user_action``); a new try whose inputs changed cancels
+        it itself (the fine-tune operator's ``cancel_superseded``).
         """
         if not self.cancel_on_kill:
             return
@@ -71,7 +72,8 @@ class DashScopeFineTuneJobTrigger(DashScopeBaseTrigger):
         if ti is None or not await aended_as_failed(key_of(ti)):
             self.log.info(
                 "Deferred task stopped without being marked failed: fine-tune job %s keeps "
-                "running (a new try reattaches to it).",
+                "running: a new try with the same inputs reattaches to it; one with changed "
+                "inputs cancels it first.",
                 self.job_id,
             )
             return

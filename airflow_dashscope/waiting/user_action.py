@@ -9,9 +9,9 @@ apart, so that is what decides whether the job is cancelled:
 user action            state seen           remote job
 =====================  ===================  =======================================
 mark failed            ``failed``           cancelled
-clear                  none / scheduled /   kept: the new try reattaches to it
-                       queued / running /
-                       restarting /
+clear                  none / scheduled /   kept: a new try with the same inputs
+                       queued / running /   reattaches to it; one with changed
+                       restarting /         inputs cancels it first
                        deferred
 mark success           ``success``          kept (the user says the work is done)
 execution_timeout      ``running``          kept: a retry reattaches to it

@@ -234,7 +234,11 @@ def test_a_serialized_task_keeps_its_operators_links_where_the_ui_reads_them() -
 
     with DAG("compat_links", schedule=None) as dag:
         DashScopeFineTuneOperator(
-            task_id="train", model="qwen3-8b", training_file_ids=["file-1"], deferrable=False
+            task_id="train",
+            model="qwen3-8b",
+            training_file_ids=["file-1"],
+            hyper_parameters={"n_epochs": 1, "batch_size": 8, "max_length": 1024},
+            deferrable=False,
         )
     # Airflow 3.3 renamed the DAG serializer; 3.1 and 3.2 call it SerializedDAG.
     serializer = (

@@ -262,7 +262,10 @@ def test_continuing_an_earlier_lora_job_checks_its_settings(
     with pytest.raises(InvalidRequestError, match="lora_rank must equal the earlier job's value"):
         execute(op, make_context())
     assert emu.counters()["jobs_created"] == 1
-    ok = fine_tune(file_id, model=output, training_type="efficient_sft", hyper_parameters=lora)
+    # The same file again: reuse="never", or the model's lineage already holds this data.
+    ok = fine_tune(
+        file_id, model=output, training_type="efficient_sft", hyper_parameters=lora, reuse="never"
+    )
     defer(ok, make_context())
     assert emu.counters()["jobs_created"] == 2
 

@@ -226,7 +226,12 @@ def test_the_worker_side_wait_runs_without_an_event_loop(
     job = new_job()
     emu.advance(60)
     op = DashScopeFineTuneOperator(
-        task_id="t", model="qwen3-8b", training_file_ids="f", deferrable=False, poll_interval=0.01
+        task_id="t",
+        model="qwen3-8b",
+        training_file_ids="f",
+        hyper_parameters={"n_epochs": 1, "batch_size": 8, "max_length": 1024},
+        deferrable=False,
+        poll_interval=0.01,
     )
     event = op.wait_on_worker(job.job_id, None, 0)
     assert event.status == "success" and event.log_offset > 0

@@ -103,7 +103,7 @@ def _same_file(
         return None
     size, digest = fingerprint(part)
     return next(
-        (f for f in candidates if f.size == size and f.md5_digest() == digest),
+        (f for f in candidates if f.has_content(size, digest)),
         None,
     )
 

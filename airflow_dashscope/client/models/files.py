@@ -45,6 +45,11 @@ class DashScopeFile(DashScopeModel):
             return None
         return digest if len(digest) == 16 else None
 
+    def has_content(self, size: int, digest: bytes) -> bool:
+        """Holds exactly these bytes (size and MD5, ``md5`` in either form): what tells an
+        upload the service already keeps from a new one."""
+        return self.size == size and self.md5_digest() == digest
+
 
 class UploadedFile(DashScopeModel):
     file_id: str
