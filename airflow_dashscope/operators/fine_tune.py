@@ -14,7 +14,6 @@ from airflow_dashscope.checks.parameters import (
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
-from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
 )
@@ -27,7 +26,7 @@ from airflow_dashscope.operators.fine_tune_outcome import (
     job_failure,
     success_lines,
     summary,
-    training_line,
+    training_summary,
 )
 from airflow_dashscope.operators.fine_tune_request import check_literal_request, enum_value
 from airflow_dashscope.operators.identity import (
@@ -39,11 +38,9 @@ from airflow_dashscope.operators.identity import (
     superseded_jobs,
 )
 from airflow_dashscope.waiting import (
-    LogFollower,
     WaitEvent,
     classify_job,
     job_failure_reason,
-    read_rest_of_log,
 )
 from airflow_dashscope.waiting.user_action import (
     TaskInstanceKey,
@@ -347,7 +344,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         for line in success_lines(result, done["estimated_tokens"], asked=self.model_name):
             self.log.info("%s", line)
         if result.get("job_id"):
-            done["training"] = self.training_summary(result["job_id"])
+            done["training"] = training_summary(self.client, result["job_id"], self.log)
         self.push(context, finetuned_output=result.get("finetuned_output"))
         if result.get("finetuned_output") and not done.get("reused"):
             self.emit_model(
@@ -358,23 +355,18 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
             )
         return done
 
-    def training_summary(self, job_id: str) -> dict[str, Any] | None:
-        """Final and best loss, steps and epochs read from the job's whole log (best effort:
-        a log that cannot be read leaves the result without it)."""
-        from airflow_dashscope.waiting.training_log import summarize
-
-        try:
-            lines = read_rest_of_log(self.client, job_id, LogFollower())
-        except DashScopeError as error:
-            self.log.warning("Could not read the log of job %s: %s", job_id, error)
-            return None
-        training = summarize(lines).to_dict()
-        self.log.info("%s", training_line(job_id, training))
-        return training
-
     def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
-        done = {**summary(result), "estimated_tokens": None, "reused": False, **resumed}
+        # dag.test() resumes a deferred task with the trigger's event only, not the kwargs it
+        # deferred with: the estimate is recomputed from the (re-rendered) fields instead.
+        done = {**summary(result), "reused": False, **resumed}
+        done["estimated_tokens"] = self.estimated_total()
         return {**done, **costs(result, done["estimated_tokens"])}
+
+    def estimated_total(self) -> int | None:
+        """Tokens x epochs from ``training_tokens`` and ``n_epochs`` (None if either is unknown)."""
+        epochs = (self.hyper_parameters or {}).get("n_epochs")
+        estimate = check_budget(self.training_tokens, epochs, None)
+        return None if estimate is None else estimate.total
 
     def failure(self, event: WaitEvent) -> Exception:
         return job_failure(event.explain(), event.status, (event.result or {}).get("code"))

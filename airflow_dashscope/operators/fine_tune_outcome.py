@@ -144,3 +144,19 @@ def cancel_job(client: DashScopeClient, job_id: str, *, why: str, log: TaskLog) 
         log.info("Fine-tune job %s had already ended; nothing to cancel.", job_id)
     except DashScopeError as error:
         log.error("Could not cancel fine-tune job %s (%s): %s", job_id, why, error)
+
+
+def training_summary(client: DashScopeClient, job_id: str, log: Any) -> dict[str, Any] | None:
+    """Final and best loss, steps and epochs read from the job's whole log (best effort: a
+    log that cannot be read leaves the result without it)."""
+    from airflow_dashscope.waiting import LogFollower, read_rest_of_log
+    from airflow_dashscope.waiting.training_log import summarize
+
+    try:
+        lines = read_rest_of_log(client, job_id, LogFollower())
+    except DashScopeError as error:
+        log.warning("Could not read the log of job %s: %s", job_id, error)
+        return None
+    training = summarize(lines).to_dict()
+    log.info("%s", training_line(job_id, training))
+    return training

@@ -117,3 +117,21 @@ def test_max_cost_stops_the_job_before_it_is_paid_for(
     with pytest.raises(OverBudgetError, match=r"about ¥12\.00 .* exceeds max_cost \(¥10\)"):
         execute(op, make_context())
     assert emu.counters()["jobs_created"] == 0
+
+
+def test_a_resume_without_the_deferral_kwargs_still_reports_the_estimate() -> None:
+    """``dag.test()`` resumes a deferred task with the trigger's event only (not the kwargs
+    it deferred with): the estimate must come from the operator's fields, not from them."""
+    from airflow_dashscope.operators import DashScopeFineTuneOperator
+
+    operator = DashScopeFineTuneOperator(
+        task_id="ft_resumed",
+        model="qwen3-8b",
+        training_file_ids=["file-ft-1"],
+        hyper_parameters={"n_epochs": 3, "batch_size": 4, "max_length": 2048},
+        training_tokens=1608,
+    )
+    job = {"job_id": "ft-1", "status": "SUCCEEDED", "usage": 4824, "model": "qwen3-8b"}
+    done = operator.compact(job)
+    assert done["estimated_tokens"] == 4824
+    assert done["estimated_cost"] is not None
