@@ -10,6 +10,7 @@ from airflow_dashscope.checks import catalog
 from airflow_dashscope.checks.budget import check_budget
 from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
+from airflow_dashscope.checks.quotas import check_upload_quota
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
@@ -98,6 +99,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         tokens = self.check_data(source) if self.validate else None
         if self.model:
             self.check_model()
+        self.calling("checking the account's file quota", check_upload_quota, self.client, source)
         file_id = self.calling(
             "uploading the training data",
             self.client.upload_file,

@@ -14,6 +14,7 @@ from airflow_dashscope.checks.parameters import (
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
+from airflow_dashscope.checks.quotas import check_job_quota
 from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
@@ -154,6 +155,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         identity = JobIdentity.of(context, self.job_name, self.inputs())
         match = match_job(identity, jobs, self.reuse)
         if match.action == "create":
+            check_job_quota(jobs)
             job = self.create(identity.name, jobs)
         else:
             job = match.found
