@@ -178,6 +178,7 @@ _PROVIDER_INFO: dict[str, Any] = {
                 "airflow_dashscope.operators.deployments",
                 "airflow_dashscope.operators.invoke",
                 "airflow_dashscope.operators.cleanup",
+                "airflow_dashscope.operators.retention",
             ],
         }
     ],
