@@ -3,6 +3,7 @@ the remedy, before any create or upload reaches the service (the emulator counts
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,14 @@ from tests.operators.helpers import execute, fine_tune
 
 CREATE = "POST /api/v1/fine-tunes"
 UPLOAD = "POST /api/v1/files"
+
+
+@pytest.fixture(autouse=True)
+def limits_restored(emu: RunningEmulator) -> Iterator[None]:
+    """The session's emulator keeps its limits across a reset: give the next test them back."""
+    saved = emu.settings.limits()
+    yield
+    emu.set_limits(**saved)
 
 
 def jobs_made(client: DashScopeClient, emu: RunningEmulator, file_id: str, count: int) -> None:
