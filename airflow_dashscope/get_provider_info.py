@@ -124,6 +124,30 @@ CONFIG: dict[str, Any] = {
                 "",
                 '{"qwen3-8b": 0.006}',
             ),
+            # The pages' figures (checks.quotas.AccountLimits holds the same defaults).
+            "max_fine_tune_jobs": _option(
+                "Fine-tune jobs the account may have running or succeeded at once (the "
+                "service's limit; error-code.md: 20). A DashScope fine-tune task that would "
+                "create one more fails before calling the service; raise it only if Alibaba "
+                "Cloud raised the account's limit.",
+                "integer",
+                "20",
+                "50",
+            ),
+            "max_files": _option(
+                "Uploaded files the account may keep (model-customization-file-management-"
+                "service.md: 100). An upload that would exceed it fails before sending the file.",
+                "integer",
+                "100",
+                "10000",
+            ),
+            "max_file_storage_bytes": _option(
+                "Total bytes of the files the account may keep (the same page: 5 GB). An "
+                "upload that would exceed it fails before sending the file.",
+                "integer",
+                str(5 * 1024**3),
+                str(100 * 1024**3),
+            ),
         },
     }
 }
@@ -162,6 +186,7 @@ _PROVIDER_INFO: dict[str, Any] = {
                 "airflow_dashscope.operators.deployments",
                 "airflow_dashscope.operators.invoke",
                 "airflow_dashscope.operators.cleanup",
+                "airflow_dashscope.operators.retention",
             ],
         }
     ],

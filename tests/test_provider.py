@@ -87,7 +87,14 @@ def test_hook_form_on_airflow_3_1_is_built_from_the_same_metadata() -> None:
 def test_config_section_is_listed() -> None:
     out = _airflow("config", "list", "--section", "dashscope", "--include-descriptions")
     assert "[dashscope]" in out
-    for option in ("region", "default_poll_interval", "default_deferrable"):
+    for option in (
+        "region",
+        "default_poll_interval",
+        "default_deferrable",
+        "max_fine_tune_jobs",
+        "max_files",
+        "max_file_storage_bytes",
+    ):
         assert option in out
 
 

@@ -5,18 +5,40 @@ The pages give the defaults (``model-customization-file-management-service.md``:
 per user). Newer vendor text mentions higher file quotas, and an account can be raised, so
 each limit is a ``[dashscope]`` option (``max_fine_tune_jobs``, ``max_files``,
 ``max_file_storage_bytes``) with the pages' figure as its default; the use is read from the
-service's own lists, never counted locally. Pure: the caller lists, this module counts.
+service's own lists, never counted locally.
+
+The checks run before the call that would spend money or meet the service's own 429: a
+create only when a job is really created (a reattach or a reuse takes no slot), an upload
+before its bytes are sent. Past a limit the task fails at once (:class:`AccountQuotaError`,
+no retry: time frees no slot) with the numbers and the remedy.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from airflow_dashscope.exceptions import DashScopeFatalError
+
+if TYPE_CHECKING:
+    from airflow_dashscope.client import DashScopeClient
 
 #: Job statuses the service counts against the job limit ("running or succeeded").
 COUNTED_JOB_STATUSES = frozenset({"PENDING", "QUEUING", "RUNNING", "SUCCEEDED"})
 GB = 1024**3
+MB = 1024**2
+#: What frees room, said in every quota message.
+JOB_REMEDY = "Delete fine-tune jobs you no longer need (DashScopeRetentionOperator, or the console)"
+FILE_REMEDY = (
+    "Delete files you no longer need (DashScopeRetentionOperator with files_older_than, "
+    "or the console)"
+)
+
+
+class AccountQuotaError(DashScopeFatalError):
+    """The account is at one of its limits: no retry frees room, deleting something does."""
 
 
 @dataclass(frozen=True)
@@ -69,3 +91,64 @@ def usage_of(jobs: Iterable[Any], files: Iterable[Any]) -> AccountUsage:
     counted = sum(1 for job in jobs if getattr(job, "status_name", None) in COUNTED_JOB_STATUSES)
     sizes = [int(getattr(item, "size", 0) or 0) for item in files]
     return AccountUsage(fine_tune_jobs=counted, files=len(sizes), file_storage_bytes=sum(sizes))
+
+
+def read_usage(client: DashScopeClient) -> AccountUsage:
+    """The account's use now, from the service's job and file lists (every page)."""
+    return usage_of(client.list_fine_tunes(), client.list_files())
+
+
+def _raised(option: str, limit: int) -> str:
+    return f"(limit [dashscope] {option} = {limit}; if the account's limit was raised, set it)"
+
+
+def check_job_quota(jobs: Iterable[Any], limits: AccountLimits | None = None) -> None:
+    """Before a job is created: one more job running or succeeded must fit (``jobs`` is the
+    job list the caller has just read, so the check costs no request)."""
+    limits = limits or AccountLimits.from_settings()
+    used = usage_of(jobs, ()).fine_tune_jobs
+    if used + 1 > limits.fine_tune_jobs:
+        raise AccountQuotaError(
+            f"{JOB_REMEDY}: the account has {used} of {limits.fine_tune_jobs} fine-tune jobs "
+            f"running or succeeded {_raised(OPTIONS['fine_tune_jobs'], limits.fine_tune_jobs)}."
+        )
+
+
+def check_file_quota(
+    files: Iterable[Any], size: int | None, limits: AccountLimits | None = None
+) -> None:
+    """Before an upload: one more file, and ``size`` more bytes (None: unknown, not checked),
+    must fit in the account's file count and storage."""
+    limits = limits or AccountLimits.from_settings()
+    usage = usage_of((), files)
+    if usage.files + 1 > limits.files:
+        raise AccountQuotaError(
+            f"{FILE_REMEDY}: the account has {usage.files} of {limits.files} files "
+            f"{_raised(OPTIONS['files'], limits.files)}."
+        )
+    if size is not None and usage.file_storage_bytes + size > limits.file_storage_bytes:
+        raise AccountQuotaError(
+            f"{FILE_REMEDY}: the account stores {_mb(usage.file_storage_bytes)} of "
+            f"{_mb(limits.file_storage_bytes)} and this file adds {_mb(size)} "
+            f"{_raised(OPTIONS['file_storage_bytes'], limits.file_storage_bytes)}."
+        )
+
+
+def check_upload_quota(client: DashScopeClient, source: Any) -> None:
+    """Before uploading ``source`` (a path or an ``ObjectStoragePath``): lists the files."""
+    check_file_quota(client.list_files(), size_of(source))
+
+
+def size_of(source: Any) -> int | None:
+    """The bytes of a local path or an ``ObjectStoragePath``; None when it cannot be told
+    without reading it (the upload itself then finds out)."""
+    try:
+        stat = source.stat() if hasattr(source, "stat") else os.stat(source)
+    except (OSError, TypeError, ValueError, NotImplementedError):
+        return None
+    size = stat.get("size") if isinstance(stat, dict) else getattr(stat, "st_size", None)
+    return int(size) if isinstance(size, int) else None
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:,.1f} MB ({size} bytes)"

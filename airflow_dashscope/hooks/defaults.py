@@ -10,6 +10,9 @@ time, no I/O.
 * ``default_poll_interval``: seconds between two status checks of a waiting operator or sensor.
 * ``default_deferrable``: whether operators wait in the triggerer; empty means Airflow's own
   ``[operators] default_deferrable``.
+* ``max_fine_tune_jobs``, ``max_files``, ``max_file_storage_bytes``: the account's limits,
+  checked before a create or an upload (read by ``checks.quotas.AccountLimits``, which holds
+  the pages' figures as defaults).
 """
 
 from __future__ import annotations

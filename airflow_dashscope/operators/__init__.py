@@ -1,5 +1,5 @@
 """Operators for the fine-tuning pipeline: upload -> fine-tune -> export -> deploy -> invoke,
-and the clean-up steps."""
+the clean-up steps, and retention (an account kept within its limits by a policy)."""
 
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from airflow_dashscope.operators.files import DashScopeUploadFileOperator
     from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
     from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
+    from airflow_dashscope.operators.retention import DashScopeRetentionOperator
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -30,6 +31,7 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeExportCheckpointOperator": "airflow_dashscope.operators.checkpoints",
         "DashScopeFineTuneOperator": "airflow_dashscope.operators.fine_tune",
         "DashScopeInvokeModelOperator": "airflow_dashscope.operators.invoke",
+        "DashScopeRetentionOperator": "airflow_dashscope.operators.retention",
         "DashScopeScaleDeploymentOperator": "airflow_dashscope.operators.cleanup",
         "DashScopeUploadFileOperator": "airflow_dashscope.operators.files",
     },
@@ -44,6 +46,7 @@ __all__ = [
     "DashScopeExportCheckpointOperator",
     "DashScopeFineTuneOperator",
     "DashScopeInvokeModelOperator",
+    "DashScopeRetentionOperator",
     "DashScopeScaleDeploymentOperator",
     "DashScopeUploadFileOperator",
 ]

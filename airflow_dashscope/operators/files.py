@@ -10,6 +10,7 @@ from airflow_dashscope.checks import catalog
 from airflow_dashscope.checks.budget import check_budget, per_epoch
 from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
+from airflow_dashscope.checks.quotas import check_upload_quota
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
@@ -110,6 +111,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         if stored is not None:
             self.push(context, training_tokens=tokens, reused=True)
             return str(stored.file_id)
+        self.calling("checking the account's file quota", check_upload_quota, self.client, source)
         file_id = self.calling(
             "uploading the training data",
             self.client.upload_file,

@@ -14,6 +14,7 @@ from airflow_dashscope.checks.parameters import (
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
+from airflow_dashscope.checks.quotas import check_job_quota
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
 )
@@ -175,6 +176,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         if match.action == "create":
             if match.why:
                 self.log.info("%s", match.why)
+            # A cancelled superseded job no longer holds a slot.
+            check_job_quota([job for job in jobs if job not in superseded])
             job = self.create(identity.name, jobs)
         else:
             job = match.found
