@@ -56,6 +56,12 @@ class Viewer:
     readable: frozenset[str]
     sees_all: bool
 
+    @classmethod
+    def of(cls, readable: Iterable[str], known_dag_ids: Iterable[str]) -> Viewer:
+        """``sees_all`` when the user may read every DAG this Airflow has."""
+        allowed = frozenset(readable)
+        return cls(allowed, sees_all=set(known_dag_ids) <= allowed)
+
     def may_see(self, owners: Iterable[Owner | None]) -> bool:
         dag_ids = [o.dag_id for o in owners if o is not None]
         if not dag_ids:

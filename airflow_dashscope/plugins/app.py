@@ -149,7 +149,7 @@ class DashScopeViews:
         cut to what the user may read (:mod:`~airflow_dashscope.plugins.account`)."""
         tasks = records.every_task(session)
         known_dags = records.all_dag_ids(session)
-        viewer = Viewer(frozenset(readable), sees_all=known_dags <= readable)
+        viewer = Viewer.of(readable, known_dags)
         problems: list[str] = []
         by_conn: dict[str, Listing] = {}
         for conn_id in sorted({t.conn_id for t in tasks} or {DashScopeHook.default_conn_name}):

@@ -148,3 +148,10 @@ def test_a_legacy_job_name_is_found_by_the_id_its_task_recorded() -> None:
         "tune",
         "job id recorded by the task",
     )
+
+
+def test_only_a_user_who_may_read_every_dag_sees_all() -> None:
+    assert Viewer.of({"weekly", "other_dag"}, {"weekly", "other_dag"}).sees_all
+    assert not Viewer.of({"weekly"}, {"weekly", "other_dag"}).sees_all
+    reader = Viewer.of({"weekly"}, {"weekly", "other_dag"})
+    assert reader.may_see([None]) is False and reader.may_see([]) is False
