@@ -121,7 +121,9 @@ def _gauge(name: str, used: int, limit: int, unit: str = "") -> dict[str, Any]:
 def _size(count: int) -> str:
     if count >= GB:
         return f"{count / GB:.2f} GB"
-    return f"{count / 1024**2:.1f} MB"
+    if count >= 1024**2:
+        return f"{count / 1024**2:.1f} MB"
+    return f"{count / 1024:.1f} KB"
 
 
 def _owner_fields(owner: Owner | None) -> dict[str, Any]:
@@ -154,7 +156,8 @@ def job_row(match: JobMatch, conn_ids: Sequence[str], prices: Any) -> dict[str, 
         "trained_from": job.model,
         "billed_tokens": job.usage_tokens,
         "cost": None if cost is None else str(cost),
-        "yuan": yuan(cost),
+        # No tokens billed yet (a job in progress) is no cost yet, not an unknown one.
+        "yuan": yuan(cost) if job.usage_tokens is not None else None,
         "created": _iso(job.create_time),
         "start_date": _iso(job.create_time),
         "flags": list(match.flags),
@@ -241,7 +244,7 @@ class AccountView:
             else:
                 total["amount"] += Decimal(row["cost"] or 0)
         for total in totals.values():
-            total["yuan"] = yuan(total.pop("amount"))
+            total["yuan"] = yuan(total.pop("amount").quantize(Decimal("0.01")))
         return sorted(totals.values(), key=lambda t: (t["dag_id"] == NOT_FROM_HERE, t["dag_id"]))
 
 

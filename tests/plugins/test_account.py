@@ -147,6 +147,7 @@ def test_both_jobs_of_a_cleared_run_belong_to_its_task(
     # The clear left the first job training for nobody; the second is its task's own.
     (flag,) = rows[account.first]["flags"]
     assert flag.startswith("In progress, and no task waits on it") and account.second in flag
+    assert rows[account.first]["yuan"] is None  # nothing billed yet: no cost, not an unknown one
     # The task instance ended (wait_for_completion=False): nobody waits on the second either.
     (flag,) = rows[account.second]["flags"]
     assert "fine_tune is success" in flag

@@ -58,10 +58,13 @@ def test_cost_per_job_and_per_dag_says_unknown_without_a_price() -> None:
     assert rows["ft-1"]["yuan"] == "¥0.60"
     assert rows["ft-2"]["yuan"] == "¥0.30"  # continued training: its base model's price
     assert rows["ft-3"]["yuan"] == "¥ unknown"
+    training = job("ft-4", our_name("weekly", "tune", 3), status="RUNNING", model="qwen3-8b")
+    data = view(Listing(["c"], jobs=[*jobs, training]), [record("weekly", "tune")], ADMIN)
+    assert {r["remote_id"]: r["yuan"] for r in data.rows}["ft-4"] is None
     (weekly,) = data.cost_by_dag()
     assert weekly == {
         "dag_id": "weekly",
-        "jobs": 3,
+        "jobs": 4,
         "billed_tokens": 160_000,
         "unpriced": 1,
         "yuan": "¥0.90",
@@ -122,6 +125,7 @@ def test_a_user_sees_their_dags_and_what_no_dag_made_only_if_they_see_all() -> N
     assert [(f["remote_id"], f["jobs"]) for f in mine.files] == [("file-w", ["ft-weekly"])]
     # The gauges are the whole account's, whoever looks.
     assert [g["used"] for g in mine.accounts[0]["gauges"]] == [3, 3, 30]
+    assert [g["text"] for g in mine.accounts[0]["gauges"]][2] == "0.0 KB of 5.00 GB"
     everything = view(listing, records, ADMIN)
     assert {r["remote_id"] for r in everything.rows} == {"ft-weekly", "ft-other", "ft-console"}
     assert {f["remote_id"]: f["owner"] for f in everything.files}["file-x"] == "used by no job"
