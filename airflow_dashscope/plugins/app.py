@@ -5,8 +5,9 @@ Pages (HTML, drawn in Airflow's UI inside an iframe) and their JSON:
 * ``task/{dag_id}/{task_id}/{map_index}/{run_id}``: the fine-tune tab of one task instance;
   ``api/task/...`` its data. The run id comes last (a path) because run ids may hold ``/``,
   and Airflow 3.1 puts them in the URL unencoded.
-* ``jobs``: the DashScope page (jobs and deployments of readable DAGs); ``api/jobs`` its rows,
-  filterable by ``dag_id`` and ``status``.
+* ``jobs``: the DashScope page, the account's: quota gauges, every job, deployment and file
+  the service lists with the task that made it, what bills now, cost per DAG; ``api/jobs``
+  its data, rows filterable by ``dag_id`` and ``status``.
 * ``static/{name}``: the pages' script and style, shipped in the package (no CDN).
 
 Every route requires a logged-in user, and every DAG-scoped one read access to the DAG (see
@@ -25,9 +26,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from airflow_dashscope.client.errors import DashScopeError, NotFoundError
+from airflow_dashscope.checks.prices import PRICES_OPTION, configured_prices
+from airflow_dashscope.checks.quotas import AccountLimits
+from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.models import Checkpoint, Deployment
+from airflow_dashscope.hooks.dashscope import DashScopeHook
+from airflow_dashscope.hooks.defaults import setting
 from airflow_dashscope.plugins import records, views
+from airflow_dashscope.plugins.account import Listing, Viewer, account_view, accounts
+from airflow_dashscope.plugins.ownership import OwnerIndex
 from airflow_dashscope.plugins.remote import RemoteReader
 from airflow_dashscope.plugins.security import (
     AuthenticatedUser,
@@ -64,9 +71,26 @@ def _map_index(text: str) -> int:
         return -1
 
 
-def _problem(error: DashScopeError) -> str:
+def _problem(error: Exception) -> str:
     """What went wrong remotely, for the page (the client's messages never hold the key)."""
     return f"{type(error).__name__}: {error}"
+
+
+def _settings(problems: list[str]) -> tuple[AccountLimits, Any]:
+    """The ``[dashscope]`` limits and prices; a bad option is named on the page, and the
+    pages' figures (or no override) are used instead."""
+    try:
+        limits = AccountLimits.from_settings()
+    except ValueError as error:
+        problems.append(str(error))
+        limits = AccountLimits()
+    prices = setting(PRICES_OPTION)
+    try:
+        configured_prices(prices)
+    except ValueError as error:
+        problems.append(str(error))
+        prices = None
+    return limits, prices
 
 
 class DashScopeViews:
@@ -118,50 +142,54 @@ class DashScopeViews:
         view["problems"] = problems
         return view
 
-    def list_data(
-        self, session: Any, dag_ids: set[str], dag_id: str | None, status: str | None
+    def account_data(
+        self, session: Any, readable: set[str], dag_id: str | None, status: str | None
     ) -> dict[str, Any]:
-        found = records.recent_tasks(session, dag_ids, dag_id=dag_id, limit=LIST_LIMIT)
-        rows: list[dict[str, Any]] = []
+        """The account page's data: every remote resource, matched to Airflow's task instances,
+        cut to what the user may read (:mod:`~airflow_dashscope.plugins.account`)."""
+        tasks = records.every_task(session)
+        known_dags = records.all_dag_ids(session)
+        viewer = Viewer.of(readable, known_dags)
         problems: list[str] = []
-        for record in found:
-            remote_status, detail = self._remote_status(record, problems)
-            rows.append(views.list_row(record, remote_status, detail))
+        by_conn: dict[str, Listing] = {}
+        for conn_id in sorted({t.conn_id for t in tasks} or {DashScopeHook.default_conn_name}):
+            try:
+                by_conn[conn_id] = self.listing(conn_id)
+            except Exception as error:  # a connection missing or a service unreachable
+                log.warning("DashScope page: cannot list %s", conn_id, exc_info=True)
+                problems.append(f"{conn_id}: cannot list the account ({_problem(error)})")
+        limits, prices = _settings(problems)
+        view = account_view(
+            accounts(by_conn), OwnerIndex(known_dags, tasks), viewer, limits=limits, prices=prices
+        )
+        rows, files = view.rows, view.files
+        if dag_id:
+            rows = [r for r in rows if r["dag_id"] == dag_id]
+            files = [f for f in files if dag_id in f["dag_ids"]]
         statuses = sorted({row["status"] for row in rows if row["status"]})
         if status:
             rows = [row for row in rows if row["status"] == status.upper()]
         return {
+            "accounts": view.accounts,
+            "billing_now": view.billing_now(),
+            "cost_by_dag": view.cost_by_dag(),
             "rows": rows,
+            "files": files,
             "statuses": statuses,
-            "dag_ids": sorted({r.dag_id for r in found}),
+            "dag_ids": sorted({r["dag_id"] for r in view.rows if r["dag_id"]}),
             "filters": {"dag_id": dag_id, "status": status},
-            "problems": sorted(set(problems)),
+            "sees_all": viewer.sees_all,
+            "problems": problems,
         }
 
-    def _remote_status(
-        self, record: records.TaskRecord, problems: list[str]
-    ) -> tuple[str | None, dict[str, Any]]:
-        remote_id = record.remote_id
-        if remote_id is None:
-            return None, {}
-        try:
-            if record.kind == "fine_tune":
-                job = self.reader.jobs(record.conn_id).get(remote_id)
-                if job is None:
-                    return "NOT FOUND", {}
-                return job.status_name, {
-                    "model": job.finetuned_output,
-                    "billed_tokens": job.usage_tokens,
-                }
-            deployment = self.reader.deployments(record.conn_id).get(remote_id)
-            if deployment is None:
-                return "NOT FOUND", {}
-            return deployment.status_name, {"model": deployment.model_name}
-        except NotFoundError:
-            return "NOT FOUND", {}
-        except DashScopeError as error:
-            problems.append(f"{record.conn_id}: {_problem(error)}")
-            return None, {}
+    def listing(self, conn_id: str) -> Listing:
+        """One connection's jobs, files and deployments (each list cached by the reader)."""
+        return Listing(
+            [conn_id],
+            jobs=list(self.reader.jobs(conn_id).values()),
+            files=self.reader.files(conn_id),
+            deployments=list(self.reader.deployments(conn_id).values()),
+        )
 
     # --- pages -----------------------------------------------------------------------------
     def page(self, template: str, request: Request, **context: Any) -> HTMLResponse:
@@ -205,7 +233,7 @@ def create_app(reader: RemoteReader | None = None) -> FastAPI:
         dag_id: str | None = None,
         status: str | None = None,
     ) -> dict[str, Any]:
-        return ui.list_data(session, dag_ids, dag_id or None, status or None)
+        return ui.account_data(session, dag_ids, dag_id or None, status or None)
 
     @app.get("/jobs", dependencies=[can_read_task_instances], response_class=HTMLResponse)
     def jobs_page(
@@ -215,7 +243,7 @@ def create_app(reader: RemoteReader | None = None) -> FastAPI:
         dag_id: str | None = None,
         status: str | None = None,
     ) -> HTMLResponse:
-        data = ui.list_data(session, dag_ids, dag_id or None, status or None)
+        data = ui.account_data(session, dag_ids, dag_id or None, status or None)
         return ui.page("jobs.html", request, **data)
 
     @app.get("/static/{name}")

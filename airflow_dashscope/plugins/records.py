@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from airflow.models.dag import DagModel
 from airflow.models.renderedtifields import RenderedTaskInstanceFields
 from airflow.models.serialized_dag import SerializedDagModel
 from airflow.models.taskinstance import TaskInstance
@@ -276,3 +277,19 @@ def recent_tasks(
         .limit(limit)
     ).all()
     return _records(session, list(rows), tasks)
+
+
+def every_task(session: Session) -> list[TaskRecord]:
+    """Every DashScope task instance of every DAG, with what it recorded: the account page
+    matches remote resources against all of them, then shows each user only what they may read
+    (a resource's owner must be found before it can be hidden)."""
+    tasks = _dashscope_tasks(session, all_dag_ids(session), ALL_KINDS)
+    if not tasks:
+        return []
+    rows = session.execute(_select_tis(tasks)).all()
+    return _records(session, list(rows), tasks)
+
+
+def all_dag_ids(session: Session) -> set[str]:
+    """Every DAG this Airflow knows (a job named after any other DAG is not from here)."""
+    return set(session.scalars(select(DagModel.dag_id)))

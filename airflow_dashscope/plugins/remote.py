@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from airflow_dashscope.client import DashScopeClient
-from airflow_dashscope.client.models import Checkpoint, Deployment, FineTuneJob
+from airflow_dashscope.client.models import Checkpoint, DashScopeFile, Deployment, FineTuneJob
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.links.console import console_url, region_of
 from airflow_dashscope.waiting import LogFollower, read_rest_of_log
@@ -105,6 +105,12 @@ class RemoteReader:
         return self.cache.get_or_load(
             ("deployments", conn_id),
             lambda: {d.deployed_model: d for d in self.client(conn_id).list_deployments()},
+        )
+
+    def files(self, conn_id: str) -> list[DashScopeFile]:
+        """Every file of the connection's account (the service's pages walked once per ``ttl``)."""
+        return self.cache.get_or_load(
+            ("files", conn_id), lambda: list(self.client(conn_id).list_files())
         )
 
     def logs(self, conn_id: str, job_id: str) -> list[str]:

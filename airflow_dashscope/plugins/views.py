@@ -1,5 +1,5 @@
 """The JSON the pages draw: a fine-tune task's job, curve, checkpoints, cost and deployments,
-and the rows of the DashScope page. Pure functions of what was read (no I/O), so what a page
+and the links the DashScope page uses. Pure functions of what was read (no I/O), so what a page
 shows is tested without a browser.
 """
 
@@ -206,18 +206,4 @@ def job_view(
             console,
         ),
         "refresh_seconds": REFRESH_SECONDS if active else None,
-    }
-
-
-def list_row(
-    record: TaskRecord, remote_status: str | None, detail: dict[str, Any]
-) -> dict[str, Any]:
-    """One row of the DashScope page: a job or a deployment and the task that started it."""
-    return {
-        **task_info(record),
-        "remote_id": record.remote_id,
-        "status": remote_status or (record.state or "").upper() or None,
-        "model": None,
-        "billed_tokens": None,
-        **detail,
     }

@@ -3,7 +3,9 @@
 ``airflow standalone`` runs the example DAG against the emulator (the launch of
 ``tests/e2e/test_standalone.py``, with a slower job so it can be watched); Debian's chromium,
 driven by Playwright, opens the fine-tune task's tab in Airflow's UI while the job trains and
-again when it is done. Screenshots go to ``docs/screenshots/`` (the README embeds one).
+again when it is done, then the DashScope page (the account: gauges, rows, a job started
+outside Airflow). Screenshots go to ``docs/screenshots/`` (the README and docs/ui.md embed
+them).
 
 Users come from ``tests/plugins/dag_acl_auth.py``: ``admin`` may read everything, ``mallory`` is a
 viewer who may read none of the example's DAGs.
@@ -186,6 +188,22 @@ def _step_lines(emu: RunningEmulator, job_id: str) -> list[str]:
     return [line for line in logs if re.search(r"\bstep \d+/\d+", line)]
 
 
+def _console_job(emu: RunningEmulator) -> str:
+    """A job started outside Airflow, on the pipeline's file, with a name of no DAG's."""
+    with DashScopeClient(api_key="sk-test", base_url=emu.base_url) as client:
+        file_id = client.list_files()[0].file_id
+        hyper = {"n_epochs": 1, "batch_size": 8, "max_length": 1024}
+        made = client.create_fine_tune(
+            "qwen3-8b", [file_id], hyper_parameters=hyper, job_name="made-in-the-console"
+        )
+    return made.job_id
+
+
+def _training(emu: RunningEmulator, job_id: str) -> bool:
+    with DashScopeClient(api_key="sk-test", base_url=emu.base_url) as client:
+        return client.get_fine_tune(job_id).status_name == "RUNNING"
+
+
 def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
     standalone: dict[str, str], acl_api_server: str, emulator: RunningEmulator
 ) -> None:
@@ -264,10 +282,31 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
             assert "deploy" in deployments and "console" in deployments
             page.screenshot(path=str(SCREENSHOTS / "fine-tuning-tab.png"), full_page=True)
 
+            # A job started by hand (as in the console): on the account, from no DAG here.
+            console_job = _console_job(emulator)
+            _wait_for(
+                "the console's job to train", lambda: _training(emulator, console_job), 120, log
+            )
             page.goto(f"{base}/plugin/dashscope")
-            table = page.frame_locator("iframe").first.locator("[data-testid=jobs-table]")
+            account = page.frame_locator("iframe").first
+            table = account.locator("[data-testid=jobs-table]")
             # The job's row (its deployment's id, named after the job's model, holds it too).
             table.locator("tr[data-kind=fine_tune]", has_text=job_id).wait_for(timeout=WAIT_MS)
+            stranger_row = table.locator("tr[data-kind=fine_tune]", has_text=console_job)
+            assert "not from this Airflow" in stranger_row.inner_text()
+            gauges = account.locator("[data-testid=gauge]")
+            assert gauges.count() == 3
+            assert "2 of 20" in gauges.first.inner_text()  # the DAG's job and the console's
+            assert "1 job training" in account.locator("[data-testid=billing-now]").inner_text()
+            cost = account.locator("[data-testid=cost-by-dag]").inner_text()
+            assert DAG_ID in cost and "¥" in cost
+            # Airflow's look, not the browser's: its font stack and its small rounded controls.
+            select = account.locator("[data-testid=filter-dag]")
+            style = select.evaluate(
+                "e => [getComputedStyle(e).fontFamily, getComputedStyle(e).borderRadius,"
+                " getComputedStyle(e).appearance]"
+            )
+            assert style[0].startswith("Inter") and style[1] == "4px" and style[2] == "none"
             page.screenshot(path=str(SCREENSHOTS / "dashscope-page.png"), full_page=True)
             # Its links open the task in Airflow's UI around the frame.
             table.locator("a.airflow-link", has_text="fine_tune").click()
@@ -292,7 +331,10 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
             response = other.goto(f"{acl_api_server}/dashscope/jobs")
             assert response is not None and response.status == 200
             assert other.locator("[data-testid=no-jobs]").count() == 1
-            assert job_id not in other.content()
+            assert job_id not in other.content() and console_job not in other.content()
+            # The account's gauges are shown to every user; the rows only to their DAGs'.
+            assert other.locator("[data-testid=gauge]").count() == 3
+            other.screenshot(path=str(SCREENSHOTS / "dashscope-page-viewer.png"), full_page=True)
             control = context.new_page()
             response = control.goto(acl_api_server + direct)
             assert response is not None and response.status == 200
@@ -300,9 +342,10 @@ def test_the_tab_draws_the_growing_curve_and_refuses_strangers(
                 timeout=WAIT_MS
             )
             # The connection's key (``sk-e2e``) reaches no page the browser got.
-            seen = [f.content() for f in page.frames] + [json.dumps(data), other.content()]
-            assert all("sk-e2e" not in text for text in seen)
+            shown = [f.content() for f in page.frames] + [json.dumps(data), other.content()]
+            assert all("sk-e2e" not in text for text in shown)
         finally:
             browser.close()
-    for name in ("fine-tuning-tab-running-1", "fine-tuning-tab-running-2", "fine-tuning-tab"):
+    shots = ("fine-tuning-tab-running-1", "fine-tuning-tab-running-2", "fine-tuning-tab")
+    for name in (*shots, "dashscope-page", "dashscope-page-viewer"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
