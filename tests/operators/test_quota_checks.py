@@ -97,11 +97,17 @@ def test_no_file_is_uploaded_when_the_file_quota_is_full(
     for _ in range(2):
         client.upload_file(str(training_path))
     uploads = emu.counters()["requests"][UPLOAD]
-    op = DashScopeUploadFileOperator(task_id="upload", file_path=str(training_path))
+    op = DashScopeUploadFileOperator(
+        task_id="upload", file_path=str(training_path), reuse_identical_file=False
+    )
     with pytest.raises(AccountQuotaError, match=r"has 2 of 2 files .*max_files = 2"):
         execute(op, make_context())
     assert emu.counters()["requests"][UPLOAD] == uploads
     assert len(client.list_files()) == 2
+    # The same bytes already stored need no room: the stored file is reused, quota or not.
+    reused = DashScopeUploadFileOperator(task_id="upload_again", file_path=str(training_path))
+    assert execute(reused, make_context()) in {f.file_id for f in client.list_files()}
+    assert emu.counters()["requests"][UPLOAD] == uploads
 
 
 def test_no_file_is_uploaded_past_the_storage_quota(

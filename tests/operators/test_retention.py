@@ -122,8 +122,10 @@ def test_a_continued_lineage_keeps_its_newest_job_and_the_base_of_a_job_in_progr
     client: DashScopeClient, emu: RunningEmulator, file_id: str, make_context: Any
 ) -> None:
     (first,) = trained(emu, make_context, file_id, 1)
-    (second,) = trained(emu, make_context, file_id, 1, model=first.finetuned_output)
-    running = fine_tune(file_id, wait_for_completion=False, model=second.finetuned_output)
+    # The same data continued into a lineage is a reuse unless asked otherwise (lifecycle).
+    again = {"reuse": "never"}
+    (second,) = trained(emu, make_context, file_id, 1, model=first.finetuned_output, **again)
+    running = fine_tune(file_id, wait_for_completion=False, model=second.finetuned_output, **again)
     execute(running, make_context(run_id="in_progress"))
     result = retain(make_context, keep_models=0, lineage_of=first.job_id)
     assert job_ids(client) == {second.job_id, str(running._job_id)}
