@@ -44,6 +44,8 @@ with DAG(DAG_ID, schedule=None, start_date=pendulum.datetime(2025, 1, 1)) as dag
         task_id="fine_tune", model="qwen3-8b", training_file_ids=upload.output,
         hyper_parameters={"n_epochs": EPOCHS, "batch_size": 8, "max_length": 1024},
         wait_for_completion=False,
+        # Keep the older inputs' job when a clear changes them: the page must flag it.
+        cancel_superseded=False,
     )
 """
 
