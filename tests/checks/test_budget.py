@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_dashscope.checks.budget import BilledTokens, check_budget, cost_text, per_epoch
+from airflow_dashscope.compat import AirflowFailException
 from airflow_dashscope.exceptions import InvalidRequestError, OverBudgetError
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_dashscope.client.config import ClientConfig, Secret
 from airflow_dashscope.client.endpoints.files import UploadFailedError
@@ -23,6 +22,7 @@ from airflow_dashscope.client.errors import (
 from airflow_dashscope.client.request import ApiRequest
 from airflow_dashscope.client.retry import safe_to_repeat, should_retry
 from airflow_dashscope.client.transport import api_error, retry_delay
+from airflow_dashscope.compat import AirflowFailException
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import DashScopeTaskError, task_error_for
 from airflow_dashscope.waiting import is_transient

@@ -8,9 +8,9 @@ import socket
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_dashscope.client.errors import DashScopeConfigError
+from airflow_dashscope.compat import AirflowFailException
 from airflow_dashscope.emulator.runner import RunningEmulator
 from airflow_dashscope.exceptions import DashScopeConnectionError, DashScopeTaskError
 from airflow_dashscope.hooks import DashScopeHook
