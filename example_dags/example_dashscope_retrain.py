@@ -12,6 +12,8 @@ triggering event's ``extra`` holds the URLs of the training and held-out files.
                    │ (at least as good)
                    └─> production deployment ─> retire the old one
                                                       (candidate removed in any case)
+                                                                   │
+                                   retention (on success, or when nothing new was trained)
 
 * Only the production deployment announces itself (``dashscope-deployments`` asset alias):
   ``example_dashscope_on_new_model`` smoke-tests each new production model once. The
@@ -22,6 +24,13 @@ triggering event's ``extra`` holds the URLs of the training and held-out files.
   same data published twice) trains nothing: the fine-tune returns the job that made the
   model, and ``something_new`` skips the evaluation and the deployments (see the README's
   "Retraining, retries and clears").
+* ``retain`` keeps the account under its quotas (20 jobs running or succeeded, 100 files,
+  5 GB) for a year of weekly runs: it keeps this DAG's newest ``KEEP_MODELS`` trained models
+  (and always the one in production, the newest of the lineage the next run continues),
+  deletes left-over deployments of this DAG except production, and files no remaining job
+  uses once older than ``KEEP_FILES_FOR``. It runs after the promotion, and also when the
+  evaluation or ``something_new`` stopped it, never after a failure (see
+  ``tests/soak/test_a_year.py`` and docs/production.md, "A year of weekly retraining").
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from datetime import timedelta
 from typing import Any
 
 import pendulum
@@ -39,6 +49,7 @@ from airflow_dashscope.operators import (
     DashScopeDeployModelOperator,
     DashScopeExportCheckpointOperator,
     DashScopeFineTuneOperator,
+    DashScopeRetentionOperator,
     DashScopeUploadFileOperator,
 )
 
@@ -52,6 +63,10 @@ HYPER_PARAMETERS = {
     "lora_rank": 8,
     "lora_alpha": 32,
 }
+#: Trained models of this DAG kept besides the one in production (a fallback to roll back to).
+KEEP_MODELS = 2
+#: Files no kept job uses are deleted once this old (a clear of a recent run reuses them).
+KEEP_FILES_FOR = timedelta(days=14)
 POLL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_SECONDS", "30"))
 #: The data set ``example_dashscope_etl`` publishes (same name and URL as there).
 TRAINING_DATA = Asset(
@@ -146,7 +161,9 @@ with DAG(
         **WAITING,
     )
 
-    @task.short_circuit
+    # Skips only the candidate: the skip then flows by trigger rules, so the retention
+    # (none_failed) still runs when nothing new was trained.
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
     def something_new(model_name: str, current: str) -> bool:
         """False when training returned the production model itself (it already learned this
         data): nothing to evaluate or deploy, so the rest of the run is skipped."""
@@ -218,5 +235,14 @@ with DAG(
 
     something_new(export.output["model_name"], serving["model"]) >> candidate
     gate >> promote
-    retire(serving["deployed_model"], promote.output["deployed_model"])
+    retired = retire(serving["deployed_model"], promote.output["deployed_model"])
     promote >> remove_candidate
+    retain = DashScopeRetentionOperator(
+        task_id="retain",
+        keep_models=KEEP_MODELS,
+        files_older_than=KEEP_FILES_FOR,
+        delete_deployments=True,
+        keep_deployments=[PRODUCTION],
+        trigger_rule="none_failed",
+    )
+    [retired, remove_candidate] >> retain

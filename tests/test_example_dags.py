@@ -181,6 +181,7 @@ def test_retraining_the_promoted_model_on_the_same_data_trains_nothing(
     states = {ti.task_id: ti.state for ti in again.get_task_instances()}
     assert again.state == "success", states
     assert states["fine_tune"] == "success" and states["deploy_production"] == "skipped"
+    assert states["retain"] == "success"  # the retention runs when nothing new was trained
     result = again.get_task_instance("fine_tune").xcom_pull(task_ids="fine_tune")
     assert result["reused"] is True and result["finetuned_output"] == production.model_name
     assert emu.counters()["jobs_created"] == 1
