@@ -71,7 +71,9 @@ def test_make_demo_prints_a_summary_not_airflows_log(tmp_path: Path) -> None:
     assert "success" in out.splitlines()[3]
     # The answer in full (it used to be cut at 150 characters), the job, its tokens, the UI.
     answer = re.search(r"The fine-tuned model answered:\n  (.+)\n", out)
-    assert answer and answer[1].endswith("You said: What is a deferrable operator?"), out
+    # The question is one of the training examples': the model answers what it learned.
+    learned = "An operator that hands its waiting to the triggerer so it holds no worker slot."
+    assert answer and answer[1] == learned, out
     assert re.search(r"Fine-tune job: ft-\S+ \(SUCCEEDED\)", out)
     assert re.search(r"billed tokens: \d+", out)
     assert "airflow standalone" in out and "http://localhost:8080/plugin/dashscope " in out

@@ -217,7 +217,9 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             "run_demo.py", "__pycache__", "example_dashscope_finetune.py"
         ),
     )
-    training = dags / "data" / "sft_sample.jsonl"
+    # The scenarios' own copy: "new data" rewrites it, the examples keep their sample.
+    training = dags / "data" / "e2e_train.jsonl"
+    shutil.copyfile(dags / "data" / "sft_sample.jsonl", training)
     (dags / "e2e_retraining.py").write_text(f"TRAINING_PATH = {str(training)!r}\n{DAG_FILE}")
     port = free_port()
     with run_emulator(job_seconds=12, deploy_seconds=6, export_seconds=4, api_key=None) as emu:
@@ -309,7 +311,12 @@ def test_clearing_again_with_the_same_inputs_reuses_the_job(airflow: Airflow) ->
 def test_clearing_with_new_data_trains_again_on_the_new_file(airflow: Airflow) -> None:
     run = airflow.runs["clear"]
     old_job = airflow.job_id(run)
-    airflow.clear(run, ["upload", "fine_tune"])  # the upload makes a new file id
+    # New data is new content: a re-upload of the same bytes reuses the stored file (and so
+    # the job), so the training file gains an example before the clear.
+    training = airflow.home.parent / "dags" / "data" / "e2e_train.jsonl"
+    lines = training.read_text().splitlines()
+    training.write_text("\n".join([*lines, lines[0]]) + "\n")
+    airflow.clear(run, ["upload", "fine_tune"])
     assert airflow.finished(run) == "success"
     new_job = airflow.job_id(run)
     assert new_job != old_job
