@@ -124,6 +124,9 @@ class Airflow:
                 "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "256",
                 "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": "128",
                 "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "10",
+                # The emulator's account is raised to 1000 jobs (the load's 50 runs and the
+                # other scenarios' jobs): the provider's quota check is told the same.
+                "AIRFLOW__DASHSCOPE__MAX_FINE_TUNE_JOBS": "1000",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "20",
