@@ -10,7 +10,7 @@ from airflow_dashscope.checks import catalog
 from airflow_dashscope.checks.budget import check_budget, per_epoch
 from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
-from airflow_dashscope.checks.quotas import check_upload_quota
+from airflow_dashscope.checks.quotas import check_job_quota, check_upload_quota
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
@@ -56,6 +56,11 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         purpose instead of uploading it again (default True): a cleared run with the same data
         then gets the same file id, so its fine-tune finds its job again instead of paying
         for a second one. The XCom ``reused`` says which happened.
+    :param check_job_slot: for a ``fine-tune`` file, refuse to upload it while the account has
+        no free fine-tune job slot (``[dashscope] max_fine_tune_jobs``): the fine-tune after it
+        would fail, and the file would only take a place among the account's files. Turn it
+        off when the upload's fine-tune replaces a job of its own in progress (it cancels that
+        one first) at a full account.
     """
 
     template_fields: Sequence[str] = (
@@ -82,6 +87,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         model: str | None = None,
         max_billed_tokens: Any = None,
         reuse_identical_file: bool = True,
+        check_job_slot: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -95,6 +101,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         self.model = model
         self.max_billed_tokens = max_billed_tokens
         self.reuse_identical_file = reuse_identical_file
+        self.check_job_slot = check_job_slot
 
     def execute(self, context: Context) -> str:
         self.training_type = enum_value(self.training_type)
@@ -112,6 +119,9 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
             self.push(context, training_tokens=tokens, reused=True)
             return str(stored.file_id)
         self.calling("checking the account's file quota", check_upload_quota, self.client, source)
+        if self.check_job_slot and self.purpose == "fine-tune":
+            jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
+            check_job_quota(jobs)
         file_id = self.calling(
             "uploading the training data",
             self.client.upload_file,

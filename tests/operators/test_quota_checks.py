@@ -125,3 +125,32 @@ def test_no_file_is_uploaded_past_the_storage_quota(
     monkeypatch.setenv("AIRFLOW__DASHSCOPE__MAX_FILE_STORAGE_BYTES", str(size))
     assert execute(op, make_context())
     assert emu.counters()["files_uploaded"] == 1
+
+
+def test_a_training_file_is_not_uploaded_while_no_job_slot_is_free(
+    client: DashScopeClient,
+    emu: RunningEmulator,
+    file_id: str,
+    training_path: Path,
+    make_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Week 21 of a year without retention: the fine-tune would fail, so its new file must not
+    be uploaded first (it would only take a place among the account's files)."""
+    emu.set_limits(max_jobs=2)
+    monkeypatch.setenv("AIRFLOW__DASHSCOPE__MAX_FINE_TUNE_JOBS", "2")
+    jobs_made(client, emu, file_id, 2)
+    fresh = training_path.with_name("week_21.jsonl")
+    fresh.write_text(training_path.read_text() * 2)  # new content: nothing to reuse
+    files = len(client.list_files())
+    uploads = emu.counters()["requests"][UPLOAD]
+    op = DashScopeUploadFileOperator(task_id="upload", file_path=str(fresh))
+    with pytest.raises(AccountQuotaError, match="2 of 2 fine-tune jobs"):
+        execute(op, make_context())
+    assert emu.counters()["requests"][UPLOAD] == uploads
+    assert len(client.list_files()) == files
+    # A task that opts out uploads it anyway.
+    opted_out = DashScopeUploadFileOperator(
+        task_id="upload_anyway", file_path=str(fresh), check_job_slot=False
+    )
+    assert execute(opted_out, make_context()) in {f.file_id for f in client.list_files()}
