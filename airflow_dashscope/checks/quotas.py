@@ -134,11 +134,6 @@ def check_file_quota(
         )
 
 
-def check_upload_quota(client: DashScopeClient, source: Any) -> None:
-    """Before uploading ``source`` (a path or an ``ObjectStoragePath``): lists the files."""
-    check_file_quota(client.list_files(), size_of(source))
-
-
 def size_of(source: Any) -> int | None:
     """The bytes of a local path or an ``ObjectStoragePath``; None when it cannot be told
     without reading it (the upload itself then finds out)."""

@@ -10,7 +10,7 @@ from airflow_dashscope.checks import catalog
 from airflow_dashscope.checks.budget import check_budget, per_epoch
 from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
-from airflow_dashscope.checks.quotas import check_job_quota, check_upload_quota
+from airflow_dashscope.checks.quotas import check_file_quota, check_job_quota, size_of
 from airflow_dashscope.exceptions import (
     InvalidRequestError,
     InvalidTrainingDataError,
@@ -114,11 +114,13 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         tokens = self.check_data(source) if self.validate else None
         if self.model:
             self.check_model()
-        stored = self.identical_file(source) if self.reuse_identical_file else None
+        # One listing serves the content reuse and the file quota.
+        files = self.calling("listing the files", self.client.list_files)
+        stored = self.identical_file(source, files) if self.reuse_identical_file else None
         if stored is not None:
             self.push(context, training_tokens=tokens, reused=True)
             return str(stored.file_id)
-        self.calling("checking the account's file quota", check_upload_quota, self.client, source)
+        check_file_quota(files, size_of(source))
         if self.check_job_slot and self.purpose == "fine-tune":
             jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
             check_job_quota(jobs)
@@ -133,14 +135,13 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         self.push(context, training_tokens=tokens, reused=False)
         return str(file_id)
 
-    def identical_file(self, source: Any) -> DashScopeFile | None:
-        """The stored file holding these bytes for this purpose (one more streamed read of
-        the data for its size and MD5, and the service's file list, every page)."""
+    def identical_file(self, source: Any, files: list[DashScopeFile]) -> DashScopeFile | None:
+        """The stored file among ``files`` (the service's list, every page) holding these
+        bytes for this purpose (one more streamed read of the data for its size and MD5)."""
         from airflow_dashscope.client.request import UploadPart, fingerprint, upload_filename
         from airflow_dashscope.operators.content import identical_file
 
         size, digest = fingerprint(UploadPart(source, upload_filename(source)))
-        files = self.calling("listing the files", self.client.list_files)
         stored = identical_file(files, size=size, digest=digest, purpose=self.purpose)
         if stored is not None:
             self.log.info(
