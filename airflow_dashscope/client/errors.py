@@ -318,3 +318,11 @@ def _by_status(status_code: int) -> type[DashScopeAPIError]:
     if status_code >= 500:
         return InternalServerError
     return _BY_STATUS.get(status_code, DashScopeAPIError)
+
+
+def is_gone(error: DashScopeError) -> bool:
+    """The resource no longer exists: a 404, or the files API's 400 "File not found." (an
+    unknown file id is not a 404 on that API). A delete that meets it has nothing to do."""
+    if isinstance(error, NotFoundError):
+        return True
+    return isinstance(error, InvalidParameterError) and "not found" in error.message.lower()

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.client.errors import (
-    InvalidParameterError,
+    DashScopeError,
     NotFoundError,
     UnsupportedOperationError,
+    is_gone,
 )
 from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
@@ -74,12 +75,8 @@ class DashScopeDeleteFileOperator(DashScopeBaseOperator):
     def execute(self, context: Context) -> None:
         try:
             self.client.delete_file(self.file_id)
-        except (NotFoundError, InvalidParameterError) as error:
-            # An unknown file id is a 400 "File not found." on this API, not a 404.
-            if (
-                isinstance(error, InvalidParameterError)
-                and "not found" not in error.message.lower()
-            ):
+        except DashScopeError as error:
+            if not is_gone(error):
                 raise
             self.log.info("File %s does not exist (already deleted).", self.file_id)
             return

@@ -28,8 +28,7 @@ from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.client.errors import (
     DashScopeAPIError,
     DashScopeError,
-    InvalidParameterError,
-    NotFoundError,
+    is_gone,
 )
 from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.links.console import console_url, region_of
@@ -73,13 +72,6 @@ def plan_table(decisions: Sequence[Decision]) -> str:
         "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
         for row in rows
     )
-
-
-def is_gone(error: DashScopeError) -> bool:
-    """The resource no longer exists: a 404, or the files API's 400 "File not found."."""
-    if isinstance(error, NotFoundError):
-        return True
-    return isinstance(error, InvalidParameterError) and "not found" in error.message.lower()
 
 
 @dataclass
