@@ -214,6 +214,8 @@ _PROVIDER_INFO: dict[str, Any] = {
         "airflow_dashscope.links.console.DashScopeFineTuneJobLink",
         "airflow_dashscope.links.console.DashScopeExportedModelLink",
         "airflow_dashscope.links.console.DashScopeDeploymentLink",
+        "airflow_dashscope.links.results.DashScopeEvaluationLink",
+        "airflow_dashscope.links.results.DashScopeSweepLink",
     ],
     "config": CONFIG,
     "plugins": [
