@@ -108,9 +108,8 @@ def test_a_second_promotion_retires_the_old_one(
     clock_running: None,
 ) -> None:
     first = run(promote(train("The lantern is red.")), make_context(run_id="week1"))
-    second = run(
-        promote(train("The lantern is bright red with brass trim.")), make_context(run_id="week2")
-    )
+    model = train("The lantern is bright red with brass trim.")
+    second = run(promote(model), make_context(run_id="week2"))
     old, new = first["deployed_model"], second["deployed_model"]
     assert second["previous"] == old and second["retired"] == [old]
     assert second["promoted"] is True and holder(client) == new
@@ -144,9 +143,8 @@ def test_a_regex_or_a_callable_checks_every_prompt(
 ) -> None:
     model = train("The lantern is red.")
     prompts = [QUESTION, [{"role": "user", "content": QUESTION}]]
-    result = run(
-        promote(model, smoke_test=prompts, expect=re.compile(r"^The lantern")), make_context()
-    )
+    regex = re.compile(r"^The lantern")
+    result = run(promote(model, smoke_test=prompts, expect=regex), make_context())
     assert len(result["smoke_test"]["answers"]) == 2
     context = make_context(run_id="again")
     with pytest.raises(SmokeTestFailedError, match="rejects_all"):
@@ -179,7 +177,7 @@ def test_a_gate_failed_evaluation_skips_and_changes_nothing(
 ) -> None:
     model = train("The lantern is red.")
     evaluation = {"gate": {"rule": "beats baseline", "passed": False, "why": "lost by 0.2"}}
-    with pytest.raises(AirflowSkipException, match="lost by 0.2"):
+    with pytest.raises(AirflowSkipException, match=r"lost by 0\.2"):
         execute(promote(model, evaluation=evaluation), make_context())
     assert emu.counters()["deployments_created"] == 0 and live(client) == {}
 
