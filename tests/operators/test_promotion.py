@@ -27,33 +27,34 @@ LEARNS = {**HYPER, "n_epochs": 3, "batch_size": 2}
 MODES = pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "worker"])
 
 
+def train_model(client: DashScopeClient, emu: RunningEmulator, folder: Path, answer: str) -> str:
+    """A fine-tuned model that answers QUESTION with ``answer``."""
+    line = json.dumps(
+        {
+            "messages": [
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": answer},
+            ]
+        }
+    )
+    path = folder / f"train-{len(list(folder.glob('train-*')))}.jsonl"
+    path.write_text("\n".join([line] * 16) + "\n")
+    job = client.create_fine_tune(
+        "qwen3-8b",
+        [client.upload_file(str(path))],
+        training_type="sft",
+        hyper_parameters=LEARNS,
+    )
+    emu.advance(3600)
+    done = client.get_fine_tune(job.job_id)
+    assert done.status_name == "SUCCEEDED", done
+    return str(done.finetuned_output)
+
+
 @pytest.fixture
 def train(client: DashScopeClient, emu: RunningEmulator, tmp_path: Path) -> Callable[[str], str]:
     """``train(answer)``: a fine-tuned model that answers QUESTION with ``answer``."""
-
-    def make(answer: str) -> str:
-        line = json.dumps(
-            {
-                "messages": [
-                    {"role": "user", "content": QUESTION},
-                    {"role": "assistant", "content": answer},
-                ]
-            }
-        )
-        path = tmp_path / f"train-{abs(hash(answer))}.jsonl"
-        path.write_text("\n".join([line] * 16) + "\n")
-        job = client.create_fine_tune(
-            "qwen3-8b",
-            [client.upload_file(str(path))],
-            training_type="sft",
-            hyper_parameters=LEARNS,
-        )
-        emu.advance(3600)
-        done = client.get_fine_tune(job.job_id)
-        assert done.status_name == "SUCCEEDED", done
-        return str(done.finetuned_output)
-
-    return make
+    return lambda answer: train_model(client, emu, tmp_path, answer)
 
 
 def promote(model_name: str, **options: Any) -> DashScopePromoteModelOperator:
