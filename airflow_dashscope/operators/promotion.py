@@ -164,11 +164,16 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
         smoke_prompts(self.smoke_test)
         return slot
 
+    def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
+        """This task's live deployment of the model, by its suffix alone (a listing may carry
+        no display name, see ``promotion_slot``)."""
+        return task_deployment(deployments, self.model_name, suffix=suffix, name=None)
+
     def find(self, suffix: str) -> Deployment | None:
         """After a create conflict: the task's deployment, or a retryable error while a
         removed one of the same id is still being deleted."""
         deployments = self.calling("listing the deployments", self.client.list_deployments)
-        found = task_deployment(deployments, self.model_name, suffix=suffix, name=self.name)
+        found = self.ours(deployments, suffix)
         if found is None and any(
             d.deployed_model.endswith(f"-{suffix}") and d.status_name == "DELETING"
             for d in deployments

@@ -13,10 +13,11 @@ keeps no alias, so membership is written into what the service gives back for ce
 * the leading ``p`` is a letter no derived (8 hex digits) or random service suffix starts
   with, so no deployment of another tool is taken for a member.
 
-The slot's name is also sent as the deployment's display ``name``. The pages show no ``name``
-in any deployment the service returns (create, get and list samples; the quick start sends
-``"name": "qwen3-8b-ft"`` and gets none back), so it cannot be the record; when a listing does
-carry a ``name``, it must equal the slot (a second guard against a digest collision).
+The slot's name is also sent as the deployment's display ``name`` (for the console), but it is
+not read back: the pages show no ``name`` in any deployment the service returns (create, get
+and list samples; the quick start sends ``"name": "qwen3-8b-ft"`` and gets none back), and
+their parameter table calls the field ``display_name``, so a listing may carry no name, or
+one the service chose. Two slot names share a digest with odds of 1 in 36^4 (1.7 million).
 
 The **holder** is the oldest RUNNING member: while a new model is smoke-tested beside it the
 old one still serves, the switch is the deletion of the old one, and a rollback is the
@@ -82,7 +83,6 @@ def in_slot(deployment: Deployment, slot: str) -> bool:
         deployment.status_name != "DELETING"
         and bool(_SLOT_SUFFIX.match(tail))
         and tail[1:5] == slot_tag(slot)
-        and deployment.name in (None, slot)
     )
 
 

@@ -314,3 +314,13 @@ def test_bad_input_is_refused_before_any_request(
     with pytest.raises(TypeError, match="decides suffix from the slot"):
         promote(model, suffix="x")
     assert emu.counters()["requests_total"] == before  # not even a listing
+
+
+def test_a_holder_that_fails_its_smoke_test_is_not_removed(
+    train: Callable[[str], str], make_context: Any, client: DashScopeClient, clock_running: None
+) -> None:
+    model = train("The lantern is red.")
+    first = run(promote(model), make_context(run_id="week1"))
+    with pytest.raises(SmokeTestFailedError, match="keeps serving \\(it did before\\)"):
+        execute(promote(model, expect="green"), make_context(run_id="week2"))
+    assert holder(client) == first["deployed_model"]

@@ -46,17 +46,17 @@ def test_a_slot_suffix_fits_the_service_and_names_its_slot() -> None:
     assert suffix[:5] != slot_suffix("staging", "0123456789", "qwen3-8b-ft-1")[:5]
 
 
-def test_members_are_recognised_by_suffix_and_name() -> None:
+def test_members_are_recognised_by_their_suffix_alone() -> None:
     ours = deployment("m1", slot_suffix("production", "a", "m1"), name="production")
     unnamed = deployment("m2", slot_suffix("production", "b", "m2"))  # the pages' listing
+    renamed = deployment("m6", slot_suffix("production", "c", "m6"), name="m6")  # a default
     others = [
         deployment("m3", slot_suffix("staging", "a", "m3"), name="staging"),
         deployment("m4", derived_suffix("0123456789", "m4"), name="production"),
         deployment("m5", "b6d61c71", name="production"),  # the service's random suffix
-        deployment("m6", slot_suffix("production", "c", "m6"), name="someone-else"),
         deployment("m7", slot_suffix("production", "d", "m7"), status="DELETING"),
     ]
-    assert in_slot(ours, "production") and in_slot(unnamed, "production")
+    assert all(in_slot(d, "production") for d in (ours, unnamed, renamed))
     assert not any(in_slot(d, "production") for d in others)
 
 
