@@ -1,5 +1,6 @@
 """Operators for the fine-tuning pipeline: upload -> fine-tune -> export -> deploy -> invoke,
-the clean-up steps, and retention (an account kept within its limits by a policy)."""
+the clean-up steps, retention (an account kept within its limits by a policy), and promotion
+into a serving slot (``serving_in_slot`` reads a slot's holder)."""
 
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from airflow_dashscope.operators.files import DashScopeUploadFileOperator
     from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
     from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
+    from airflow_dashscope.operators.promotion import DashScopePromoteModelOperator
+    from airflow_dashscope.operators.promotion_slot import serving_in_slot
     from airflow_dashscope.operators.retention import DashScopeRetentionOperator
 
 __getattr__, __dir__ = lazy_exports(
@@ -31,9 +34,11 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeExportCheckpointOperator": "airflow_dashscope.operators.checkpoints",
         "DashScopeFineTuneOperator": "airflow_dashscope.operators.fine_tune",
         "DashScopeInvokeModelOperator": "airflow_dashscope.operators.invoke",
+        "DashScopePromoteModelOperator": "airflow_dashscope.operators.promotion",
         "DashScopeRetentionOperator": "airflow_dashscope.operators.retention",
         "DashScopeScaleDeploymentOperator": "airflow_dashscope.operators.cleanup",
         "DashScopeUploadFileOperator": "airflow_dashscope.operators.files",
+        "serving_in_slot": "airflow_dashscope.operators.promotion_slot",
     },
 )
 
@@ -46,7 +51,9 @@ __all__ = [
     "DashScopeExportCheckpointOperator",
     "DashScopeFineTuneOperator",
     "DashScopeInvokeModelOperator",
+    "DashScopePromoteModelOperator",
     "DashScopeRetentionOperator",
     "DashScopeScaleDeploymentOperator",
     "DashScopeUploadFileOperator",
+    "serving_in_slot",
 ]
