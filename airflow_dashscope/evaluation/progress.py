@@ -1,0 +1,44 @@
+"""Progress in the task log: n of N, the rate, the time left; every few seconds or every
+tenth of the work, never every example (a long evaluation would flood the log)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class Progress:
+    def __init__(
+        self, total: int, log: Callable[..., None], *, every_seconds: float = 10.0
+    ) -> None:
+        self.total = total
+        self.log = log
+        self.every_seconds = every_seconds
+        self.step = max(1, total // 10)
+        self.done = 0
+        self.started = self._last = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        crossed = self.done // self.step != (self.done - n) // self.step
+        if self.done >= self.total or crossed or now - self._last >= self.every_seconds:
+            self._last = now
+            self.log("%s", self.line(now))
+
+    def line(self, now: float | None = None) -> str:
+        elapsed = max(1e-9, (now or time.monotonic()) - self.started)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else float("inf")
+        return (
+            f"Evaluated {self.done} of {self.total} examples ({rate:.1f}/s, "
+            f"{_duration(elapsed)} elapsed, about {_duration(left)} left)"
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    seconds = round(seconds)
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
