@@ -1,5 +1,6 @@
-"""Progress in the task log: n of N, the rate, the time left; every few seconds or every
-tenth of the work, never every example (a long evaluation would flood the log)."""
+"""Progress in the task log: n of N, the rate, the time left; at each tenth of the work (but
+at most once a second) or every ``every_seconds``, and at the end; never every example (a
+long evaluation would flood the log)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ class Progress:
         self.done += n
         now = time.monotonic()
         crossed = self.done // self.step != (self.done - n) // self.step
-        if self.done >= self.total or crossed or now - self._last >= self.every_seconds:
+        since = now - self._last
+        if self.done >= self.total or since >= self.every_seconds or (crossed and since >= 1):
             self._last = now
             self.log("%s", self.line(now))
 
