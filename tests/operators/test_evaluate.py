@@ -144,7 +144,7 @@ def test_a_noisy_candidate_is_rejected_by_the_gate(
 def test_min_score_alone_gates_a_single_model(
     emu: RunningEmulator, noisy: str, tmp_path: Path, make_context: Any
 ) -> None:
-    with pytest.raises(GateFailedError, match="is below min_score 0.6"):
+    with pytest.raises(GateFailedError, match=r"is below min_score 0\.6"):
         execute(evaluate(heldout(tmp_path), noisy, min_score=0.6), make_context())
 
 
