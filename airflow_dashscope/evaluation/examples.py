@@ -60,13 +60,12 @@ class HeldOut:
 
 
 def as_source(path: Any) -> Source:
-    """A URL string (``s3://...``) becomes an ``ObjectStoragePath``; anything else is kept."""
-    if isinstance(path, str) and "://" in path and not path.startswith("file://"):
+    """A URL string (``s3://...``, ``file://...``) becomes an ``ObjectStoragePath``; a local
+    path or an ``ObjectStoragePath`` is kept."""
+    if isinstance(path, str) and "://" in path:
         from airflow.sdk import ObjectStoragePath
 
         return ObjectStoragePath(path)
-    if isinstance(path, str) and path.startswith("file://"):
-        return path[len("file://") :]
     return path
 
 

@@ -78,6 +78,8 @@ def write_results(
 ) -> None:
     """The whole file, header first, examples in line order (written once, at the end)."""
     path = _path(location)
+    if not hasattr(path, "protocol"):  # a local file; an object store needs no directories
+        path.parent.mkdir(parents=True, exist_ok=True)
     ordered = sorted(records, key=lambda record: int(record["line"]))
     header = {
         "evaluation": digest,
@@ -85,8 +87,6 @@ def write_results(
         "models": dict(models),
         "examples": len(ordered),
     }
-    if hasattr(path, "parent") and not str(path).startswith(("s3:", "gs:", "gcs:", "az")):
-        path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as stream:
         stream.write(json.dumps(header, ensure_ascii=False) + "\n")
         for record in ordered:
