@@ -8,7 +8,6 @@ writes the results file, and builds the summary.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,8 +29,28 @@ from airflow_dashscope.evaluation.scorers import Scorer, resolve_scorers
 from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.training_data.tokens import estimate_text_tokens
 
-log = logging.getLogger(__name__)
 JUDGE = "judge"
+#: A single model given as a string is evaluated under this name.
+SINGLE = "candidate"
+
+
+def model_map(models: Any) -> dict[str, str]:
+    """``models`` as name -> id in the order given (a single id: ``{"candidate": id}``)."""
+    if isinstance(models, str):
+        models = {SINGLE: models}
+    if not isinstance(models, Mapping) or not models:
+        raise InvalidRequestError(
+            'models must be a model id or a mapping such as {"candidate": ..., "baseline": ...}'
+            f", got {models!r}"
+        )
+    bad = [
+        name for name, model in models.items() if not isinstance(model, str) or not model.strip()
+    ]
+    if bad:
+        raise InvalidRequestError(
+            f"models: {', '.join(map(repr, bad))} has no model id (an upstream XCom was empty?)"
+        )
+    return {str(name): model.strip() for name, model in models.items()}
 
 
 @dataclass
@@ -58,8 +77,6 @@ class Plan:
     @classmethod
     def make(cls, op: Any) -> Plan:
         """Checks everything before any call; raises a fatal task error on bad input."""
-        from airflow_dashscope.operators.evaluate import model_map
-
         models = model_map(op.models)
         scorers = resolve_scorers(op.scorers)
         metric = op.metric or next(iter(scorers))
@@ -130,34 +147,34 @@ class Plan:
         lines.append(cost.describe(self.estimate, self.prices, self.ids))
         return "\n".join(lines)
 
-    def execute(self, runner: Callable[[Evaluation, Plan], None]) -> dict[str, Any]:
+    def execute(
+        self, runner: Callable[[Evaluation, Plan], None], warn: Callable[..., None]
+    ) -> dict[str, Any]:
+        """The summary; ``runner`` asks the models (none when every example is stored),
+        ``warn`` logs a retried call."""
         judge = (self.judge_model, self.against) if self.judge_model and self.against else None
         caller = Caller(
             None,
             self.parameters,
             max_concurrency=self.max_concurrency,
             max_attempts=self.max_attempts,
-            log=log.warning,
+            log=warn,
         )
         evaluation = Evaluation(caller, self.models, judge=judge, stored=self.stored)
-        complete = len(self.stored) >= self.held.examples
-        if complete:
-            records = [self.stored[line] for line in sorted(self.stored)]
-            evaluation.reused = len(records)
+        if len(self.stored) >= self.held.examples:
+            evaluation.records = dict(self.stored)
         else:
             try:
                 runner(evaluation, self)
-            finally:
-                done = list(evaluation.records.values())
-                if done and len(done) > len(self.stored):
-                    summary.score_records(done, list(self.models), self.scorers)
-                    write_results(self.location, self.digest, self.models, done)
-            records = [evaluation.records[line] for line in sorted(evaluation.records)]
+            except BaseException:
+                # What is answered is paid for: kept (with what an earlier try kept) for the next.
+                kept = {**self.stored, **evaluation.records}
+                if len(kept) > len(self.stored):
+                    write_results(self.location, self.digest, self.models, kept.values())
+                raise
+        records = [evaluation.records[line] for line in sorted(evaluation.records)]
         summary.score_records(records, list(self.models), self.scorers)
-        if complete:
-            write_results(
-                self.location, self.digest, self.models, records
-            )  # the scorers may be new
+        write_results(self.location, self.digest, self.models, records)  # scores may be new
         return self.summarise(records, caller, reused=caller.total().calls == 0)
 
     def summarise(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.exceptions import DashScopeFatalError, InvalidRequestError
+from airflow_dashscope.exceptions import DashScopeFatalError
 from airflow_dashscope.links.results import DashScopeEvaluationLink
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
@@ -23,31 +23,10 @@ if TYPE_CHECKING:
     from airflow_dashscope.evaluation.run import Evaluation
 
 ON_FAIL = ("fail", "skip")
-#: A single model given as a string is evaluated under this name.
-SINGLE = "candidate"
 
 
 class GateFailedError(DashScopeFatalError):
     """The candidate did not pass the gate: the same models on the same data fail again."""
-
-
-def model_map(models: Any) -> dict[str, str]:
-    """``models`` as name -> id in the order given (a single id: ``{"candidate": id}``)."""
-    if isinstance(models, str):
-        models = {SINGLE: models}
-    if not isinstance(models, Mapping) or not models:
-        raise InvalidRequestError(
-            'models must be a model id or a mapping such as {"candidate": ..., "baseline": ...}'
-            f", got {models!r}"
-        )
-    bad = [
-        name for name, model in models.items() if not isinstance(model, str) or not model.strip()
-    ]
-    if bad:
-        raise InvalidRequestError(
-            f"models: {', '.join(map(repr, bad))} has no model id (an upstream XCom was empty?)"
-        )
-    return {str(name): model.strip() for name, model in models.items()}
 
 
 class DashScopeEvaluateModelOperator(DashScopeBaseOperator):
@@ -125,6 +104,8 @@ class DashScopeEvaluateModelOperator(DashScopeBaseOperator):
             raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
         if max_concurrency < 1 or max_tokens < 1 or max_attempts < 1:
             raise ValueError("max_concurrency, max_tokens and max_attempts must be >= 1")
+        if min_score is not None and not 0 <= min_score <= 1:
+            raise ValueError(f"min_score is a mean score in [0, 1], got {min_score!r}")
         self.heldout_path = heldout_path
         self.models = models
         self.scorers = scorers
@@ -149,7 +130,7 @@ class DashScopeEvaluateModelOperator(DashScopeBaseOperator):
 
         plan = Plan.make(self)
         self.log.info("%s", plan.describe())
-        summary = plan.execute(self._run_async)
+        summary = plan.execute(self._run_async, self.log.warning)
         self.push(context, evaluation=summary)
         self._apply_gate(summary)
         return summary

@@ -59,7 +59,8 @@ def test_throttling_beyond_the_clients_own_retries_is_waited_out(
     assert len(texts) == 3 and len(set(texts)) == 1  # the same prompt, the same answer
     assert generations(emu) == 3 + 8
     assert caller.total().retries >= 1 and caller.total().calls == 3
-    assert time.monotonic() - started >= 8 * 0.1  # every Retry-After honoured
+    # Retry-After (0.1 s) was waited each time, not the exponential backoff (0.5 s, 1 s, ...).
+    assert 0.6 <= time.monotonic() - started < 3
 
 
 def test_a_quota_no_wait_can_fix_is_not_retried(dashscope_emulator: RunningEmulator) -> None:

@@ -306,3 +306,35 @@ def test_dag_test_skips_the_promotion_of_a_worse_candidate(
     states = {ti.task_id: ti.state for ti in rejected.get_task_instances()}
     assert states == {"evaluate": "skipped", "promote": "skipped"}
     assert emu.api_key not in capsys.readouterr().out
+
+
+def test_a_try_that_fails_half_way_keeps_what_it_paid_for(
+    emu: RunningEmulator, tmp_path: Path, make_context: Any
+) -> None:
+    from airflow_dashscope.evaluation.plan import Plan
+
+    path = heldout(tmp_path)
+    op = evaluate(path, "qwen3-8b")
+
+    def three_then_crash(evaluation: Any, plan: Plan) -> None:
+        for record in list(plan.stored.values()) or []:
+            evaluation.records[record["line"]] = record
+        for line in (1, 2, 3):
+            evaluation.records[line] = {
+                "line": line,
+                "prompt": [{"role": "user", "content": FACTS[line - 1][1]}],
+                "question": FACTS[line - 1][1],
+                "reference": FACTS[line - 1][2],
+                "answers": {"candidate": FACTS[line - 1][2]},
+                "tokens": {"candidate": {"input": 1, "output": 1}},
+                "judge": None,
+            }
+        raise ConnectionError("the worker died")
+
+    with pytest.raises(ConnectionError):
+        Plan.make(op).execute(three_then_crash, print)
+    assert sorted(Plan.make(op).stored) == [1, 2, 3]
+    # The next try asks only about the seven examples left.
+    result = execute(op, make_context())
+    assert result["usage"]["calls"] == 7 == generations(emu) and result["reused"] is False
+    assert result["scores"]["candidate"]["exact_match"]["mean"] == pytest.approx(0.3)
