@@ -103,3 +103,39 @@ def worst_examples(
         }
         for record in ranked[:WORST]
     ]
+
+
+def report(result: Mapping[str, Any]) -> str:
+    """The summary for the task log: scores with intervals, the comparison, the judge, and
+    what was used."""
+    lines = [f"Scores on {result['examples']} examples (mean [95% interval]):"]
+    for model, row in result["scores"].items():
+        cells = ", ".join(f"{name} {Interval(**interval)}" for name, interval in row.items())
+        lines.append(f"  {model} ({result['models'][model]}): {cells}")
+    compared = result.get("comparison")
+    if compared:
+        first = next(iter(result["models"]))
+        lines.append(
+            f"  {first} - {compared['against']} on {compared['metric']}: "
+            f"{Interval(**compared['difference'])}; {compared['wins']} wins, "
+            f"{compared['losses']} losses, {compared['ties']} ties (win rate "
+            f"{compared['win_rate']:.0%})"
+        )
+    judged = result.get("judge")
+    if judged:
+        lines.append(
+            f"  judge {judged['model']}: {judged['wins']} wins, {judged['losses']} losses, "
+            f"{judged['ties']} ties, {judged['inconsistent']} inconsistent, "
+            f"{judged['unparsed']} unparsed (win rate {judged['win_rate']:.0%})"
+        )
+    usage = result["usage"]
+    if result["reused"]:
+        lines.append(f"No model was called: every answer was reused from {result['results_path']}.")
+    else:
+        spent = "¥ unknown (no inference price)" if result["cost"] is None else f"¥{result['cost']}"
+        lines.append(
+            f"Used: {usage['calls']} calls ({usage['retries']} retried), "
+            f"{usage['input_tokens']} tokens in, {usage['output_tokens']} out, {spent}; "
+            f"results in {result['results_path']}"
+        )
+    return "\n".join(lines)

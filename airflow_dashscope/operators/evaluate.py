@@ -127,10 +127,12 @@ class DashScopeEvaluateModelOperator(DashScopeBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_dashscope.evaluation.plan import Plan
+        from airflow_dashscope.evaluation.summary import report
 
         plan = Plan.make(self)
         self.log.info("%s", plan.describe())
         summary = plan.execute(self._run_async, self.log.warning)
+        self.log.info("%s", report(summary))
         self.push(context, evaluation=summary)
         self._apply_gate(summary)
         return summary

@@ -115,6 +115,8 @@ def test_a_clean_candidate_passes_must_beat_against_the_base_model(
     assert lines[0]["evaluation"] == result["digest"] and len(lines) == 1 + len(FACTS)
     assert set(lines[1]) >= {"line", "prompt", "reference", "answers", "scores", "tokens", "judge"}
     assert "Gate PASSED" in task_log.text and "mean" not in result["gate"]["rule"]
+    assert "candidate - baseline on token_f1: 0.75" in task_log.text
+    assert "Used: 20 calls (0 retried)" in task_log.text
     assert emu.api_key not in results.read_text() and emu.api_key not in task_log.text
 
 
@@ -159,6 +161,7 @@ def test_a_rerun_with_the_same_inputs_calls_no_model(
     assert generations(emu) == before and again["reused"] is True and again["usage"]["calls"] == 0
     assert again["scores"] == first["scores"] and again["digest"] == first["digest"]
     assert "Reusing 10 stored example(s)" in task_log.text
+    assert "No model was called: every answer was reused" in task_log.text
     # Another decoding parameter is another evaluation: new calls, another file.
     other = execute(evaluate(path, models, max_tokens=64), make_context())
     assert other["digest"] != first["digest"] and generations(emu) == before + 2 * len(FACTS)
