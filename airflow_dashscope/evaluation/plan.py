@@ -9,7 +9,7 @@ writes the results file, and builds the summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -72,7 +72,6 @@ class Plan:
     estimated_cost: Decimal | None
     max_concurrency: int
     max_attempts: int
-    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def make(cls, op: Any) -> Plan:
@@ -99,6 +98,10 @@ class Plan:
         judge_model = op.judge_model or None
         if judge_model and against is None:
             raise InvalidRequestError("judge_model needs two models to compare: add a baseline.")
+        if judge_model and JUDGE in models:
+            raise InvalidRequestError(
+                f"models: rename {JUDGE!r}; the judge's usage goes by that name."
+            )
         digest = inputs_digest(held.sha256, models, parameters, judge_model)
         location = results_location(source, digest, op.output_path)
         stored = read_results(location, digest)
