@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         DashScopeScaleDeploymentOperator,
     )
     from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
+    from airflow_dashscope.operators.evaluate import DashScopeEvaluateModelOperator
     from airflow_dashscope.operators.files import DashScopeUploadFileOperator
     from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
     from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
@@ -31,6 +32,7 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeDeleteFileOperator": "airflow_dashscope.operators.cleanup",
         "DashScopeDeleteFineTuneOperator": "airflow_dashscope.operators.cleanup",
         "DashScopeDeployModelOperator": "airflow_dashscope.operators.deployments",
+        "DashScopeEvaluateModelOperator": "airflow_dashscope.operators.evaluate",
         "DashScopeExportCheckpointOperator": "airflow_dashscope.operators.checkpoints",
         "DashScopeFineTuneOperator": "airflow_dashscope.operators.fine_tune",
         "DashScopeInvokeModelOperator": "airflow_dashscope.operators.invoke",
@@ -48,6 +50,7 @@ __all__ = [
     "DashScopeDeleteFileOperator",
     "DashScopeDeleteFineTuneOperator",
     "DashScopeDeployModelOperator",
+    "DashScopeEvaluateModelOperator",
     "DashScopeExportCheckpointOperator",
     "DashScopeFineTuneOperator",
     "DashScopeInvokeModelOperator",
