@@ -83,6 +83,15 @@ def score_ticks(rows: list[dict[str, Any]]) -> list[float]:
     return nice_ticks(min(0.0, min(values)), max(values))
 
 
+def difference_ticks(comparison: Any) -> list[float] | None:
+    """The paired difference's axis, always showing zero (no difference)."""
+    diff = _interval(comparison.get("difference")) if isinstance(comparison, dict) else None
+    if diff is None:
+        return None
+    values = [v for v in diff.values() if isinstance(v, (int, float))]
+    return nice_ticks(min(0.0, *values), max(0.0, *values))
+
+
 def verdict(gate: Any, state: str | None) -> dict[str, Any]:
     """The gate's rule and outcome in words: passed, failed, or no gate."""
     if not isinstance(gate, dict):
@@ -141,6 +150,7 @@ def evaluation_view(record: TaskRecord, task: dict[str, Any]) -> dict[str, Any]:
             "scores": rows,
             "ticks": score_ticks(rows),
             "comparison": evaluation.get("comparison"),
+            "difference_ticks": difference_ticks(evaluation.get("comparison")),
             "judge": evaluation.get("judge"),
             "gate": verdict(evaluation.get("gate"), record.state),
             "worst": worst_rows(evaluation, roles),
