@@ -1,9 +1,9 @@
-"""The timezone the pages show times in: Airflow's, so a time on the tab reads like the same
-time in Airflow's UI (24-hour, in the zone Airflow shows).
+"""The timezone the pages fall back to for times: Airflow's ``[core] default_timezone``.
 
-Airflow's UI shows times in the zone the user picked (kept in the browser under the
-``timezone`` key, which the frame can read: same origin) and otherwise in the browser's.
-The page falls back to ``[core] default_timezone`` given here, never to a 12-hour locale.
+The pages show times 24-hour in the zone Airflow's UI shows them in, so a time on the tab
+reads like the same time in Airflow's UI: the zone the user picked in Airflow's UI (kept in the
+browser under the ``timezone`` key, which the frame can read: same origin), else the browser's
+own zone (Airflow 3's UI default). Only a browser that names no zone uses this one.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``airflow standalone`` runs :data:`tests.plugins.stand_ins.RESULTS_DAG` against the emulator
 (a three-member sweep, its selection, a deploy torn down by the DAG, an evaluation that passed
-its gate and one that failed it); Airflow's ``[core] default_timezone`` is Asia/Shanghai.
+its gate and one that failed it). The browser's zone is Asia/Shanghai (Airflow's is UTC): the
+tab shows times as Airflow's UI does, in the browser's zone until the user picks another.
 Screenshots ``evaluation.png``, ``sweep.png`` and ``fine-tuning-tab-sweep-member.png`` go to
 ``docs/screenshots/``. The launch and the browser are ``test_fine_tuning_view.py``'s.
 """
@@ -49,6 +50,7 @@ DAG_ID = "ui_results"
 ZONE = "Asia/Shanghai"
 FAST = {"poll_interval": 0.5, "timeout": 600, "deferrable": False}
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+FORMAT = "YYYY-MM-DD HH:mm:ss"
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def airflow_env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
-    """Only the results DAG, in an Airflow whose default timezone is not UTC."""
+    """Only the results DAG."""
     dags = tmp_path / "dags"
     dags.mkdir()
     data = tmp_path / "train.jsonl"
@@ -67,9 +69,7 @@ def airflow_env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
     (dags / f"{DAG_ID}.py").write_text(
         f"DAG_ID = {DAG_ID!r}\nTRAINING_PATH = {str(data)!r}\nFAST = {FAST!r}\n{RESULTS_DAG}"
     )
-    env = standalone_env(tmp_path / "home", dags, emulator.base_url, free_port())
-    env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] = ZONE
-    return env
+    return standalone_env(tmp_path / "home", dags, emulator.base_url, free_port())
 
 
 def _run(env: dict[str, str], field: str) -> str:
@@ -101,7 +101,7 @@ def test_the_evaluation_and_sweep_tabs(standalone: dict[str, str]) -> None:  # n
     _wait_for("the run to end", lambda: _run(env, "state") in ("success", "failed"), 900, log)
     assert _run(env, "state") == "success", log.read_text(errors="replace")[-4000:]
     admin = _token(base, "admin")
-    member = _data(base, admin, run_id, "fine_tune", 1)
+    member = _data(base, admin, run_id, "fine_tune", 0)
     run = f"{base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks"
     host = base.split("//", 1)[1].split(":")[0]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -110,7 +110,9 @@ def test_the_evaluation_and_sweep_tabs(standalone: dict[str, str]) -> None:  # n
             executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True
         )
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1250})
+            context = browser.new_context(
+                viewport={"width": 1400, "height": 1250}, timezone_id=ZONE
+            )
             context.add_cookies([_cookie(admin, host)])
             page = context.new_page()
 
@@ -142,13 +144,13 @@ def test_the_evaluation_and_sweep_tabs(standalone: dict[str, str]) -> None:  # n
             sweep.locator("[data-testid=sweep-chart] path.member").first.wait_for(timeout=WAIT_MS)
             assert sweep.locator("[data-testid=sweep-chart] path.member").count() == 4  # 2 x 2
             legend = sweep.locator("[data-testid=sweep-legend]").inner_text()
-            assert "#1" in legend and "chosen" in legend and "retired" in legend
+            assert "#0" in legend and "chosen" in legend and "retired" in legend
             chosen = sweep.locator("[data-testid=sweep-members] tr.chosen")
-            assert chosen.count() == 1 and "#1 (chosen)" in chosen.inner_text()
+            assert chosen.count() == 1 and "#0 (chosen)" in chosen.inner_text()
             page.screenshot(path=str(SCREENSHOTS / "sweep.png"), full_page=True)
 
             # A member's own tab: its job, the fixes, and the sweep below.
-            page.goto(f"{run}/fine_tune/mapped/1/plugin/{TAB}")
+            page.goto(f"{run}/fine_tune/mapped/0/plugin/{TAB}")
             tab = page.frame_locator("iframe").first.locator("#fine-tune")
             tab.locator("[data-testid=job-status]", has_text="SUCCEEDED").wait_for(timeout=WAIT_MS)
             tab.locator("[data-testid=sweep] path.member").first.wait_for(timeout=WAIT_MS)
@@ -162,11 +164,21 @@ def test_the_evaluation_and_sweep_tabs(standalone: dict[str, str]) -> None:  # n
             ticks = tab.locator("#chart text.tick.x").all_text_contents()
             assert ticks == [str(t) for t in member["training"]["axes"]["step"]]
             created = tab.locator("[data-testid=timeline] dd").first.inner_text()
-            expected = pendulum.parse(member["timeline"]["created"]).in_tz(ZONE)  # type: ignore[union-attr]
-            assert TIME.match(created) and created == expected.format("YYYY-MM-DD HH:mm:ss")
+            when = pendulum.parse(member["timeline"]["created"])
+            assert isinstance(when, pendulum.DateTime)
+            assert TIME.match(created) and created == when.in_tz(ZONE).format(FORMAT)
             page.screenshot(
                 path=str(SCREENSHOTS / "fine-tuning-tab-sweep-member.png"), full_page=True
             )
+            # A zone picked in Airflow's UI (kept in the browser's storage) wins.
+            page.evaluate("localStorage.setItem('timezone', JSON.stringify('America/New_York'))")
+            page.reload()
+            tab = page.frame_locator("iframe").first.locator("#fine-tune")
+            tab.locator("[data-testid=updated]", has_text="America/New_York").wait_for(
+                timeout=WAIT_MS
+            )
+            created = tab.locator("[data-testid=timeline] dd").first.inner_text()
+            assert created == when.in_tz("America/New_York").format(FORMAT)
             shown = [f.content() for f in page.frames]
             assert all("sk-e2e" not in text for text in shown)
         finally:

@@ -196,7 +196,7 @@ with DAG(DAG_ID, schedule=None, start_date=pendulum.datetime(2025, 1, 1)) as dag
         training_tokens=upload.output["training_tokens"], **FAST,
     ).expand(hyper_parameters=HYPER)
     select = StandInSweepSelection(
-        task_id="select", results=fine_tune.output, hyper_parameters=HYPER, chosen=1,
+        task_id="select", results=fine_tune.output, hyper_parameters=HYPER, chosen=0,
         retired=[2],
     )
     retire = DashScopeDeleteFineTuneOperator(

@@ -19,7 +19,8 @@
   }
 
   /* The zone Airflow's UI shows times in: the user's pick (Airflow keeps it in this origin's
-   * storage under "timezone"), else [core] default_timezone from the server. */
+   * storage under "timezone", JSON-encoded), else the browser's own zone (Airflow 3's UI
+   * default), else [core] default_timezone from the server. */
   function validZone(name) {
     try { new Intl.DateTimeFormat("en-GB", { timeZone: name }); return true; } catch (e) { return false; }
   }
@@ -30,6 +31,9 @@
       if (picked) { try { picked = JSON.parse(picked); } catch (e) { /* stored bare */ } }
     } catch (e) { picked = null; }
     if (typeof picked === "string" && picked && validZone(picked)) return picked;
+    var browser = null;
+    try { browser = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { browser = null; }
+    if (browser && validZone(browser)) return browser;
     var configured = document.body.dataset.timezone || "UTC";
     return validZone(configured) ? configured : "UTC";
   }
