@@ -123,10 +123,12 @@ class DashScopeViews:
             return evaluation_view(record, views.task_info(record))
         run_records = records.run_tasks(session, dag_id, run_id)
         if record.kind == "sweep":
+            found = self.sweep_data(record, run_records)
+            waiting = found is None and record.state not in views.ENDED_TASK
             return {
                 "task": views.task_info(record),
-                "sweep": self.sweep_data(record, run_records),
-                "refresh_seconds": None,
+                "sweep": found,
+                "refresh_seconds": views.REFRESH_SECONDS if waiting else None,
             }
         view = self.fine_tune_data(session, record, run_records)
         if record.map_index >= 0:

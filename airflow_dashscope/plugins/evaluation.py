@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_dashscope.plugins.axes import nice_ticks
 from airflow_dashscope.plugins.records import RESULT_KEY, TaskRecord
+from airflow_dashscope.plugins.views import ENDED_TASK, REFRESH_SECONDS
 
 #: The XCom key the evaluation operator pushes its result under before the gate decides.
 EVALUATION_KEY = "evaluation"
@@ -128,14 +129,14 @@ def evaluation_view(record: TaskRecord, task: dict[str, Any]) -> dict[str, Any]:
     """Everything the evaluation tab shows (``task``: the task's info, ``views.task_info``)."""
     evaluation, source = recorded_evaluation(record)
     if evaluation is None:
-        waiting = record.state in (None, "scheduled", "queued", "running", "deferred")
+        waiting = record.state not in ENDED_TASK
         return {
             "task": task,
             "evaluation": None,
             "why": "The evaluation has not finished yet."
             if waiting
             else f"The task ended {record.state} without recording an evaluation.",
-            "refresh_seconds": 3 if waiting else None,
+            "refresh_seconds": REFRESH_SECONDS if waiting else None,
         }
     roles = model_order(evaluation)
     rows = score_rows(evaluation, roles)

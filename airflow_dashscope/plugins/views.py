@@ -30,6 +30,8 @@ ACTIVE_DEPLOYMENT = frozenset({"PENDING", "DEPLOYING", "UPDATING", "DELETING"})
 ACTIVE_TASK = frozenset(
     {"scheduled", "queued", "running", "deferred", "up_for_retry", "restarting"}
 )
+#: Task states after which a task records nothing more.
+ENDED_TASK = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 #: What the page shows for a checkpoint the service lists as PENDING that nobody exported
 #: (the service does not tell "not exported" from "export queued").
 NOT_EXPORTED = "NOT EXPORTED"
