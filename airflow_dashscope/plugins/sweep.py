@@ -117,6 +117,15 @@ def _label(member: dict[str, Any], chosen: bool, retired: bool) -> str:
     return label + (" · chosen" if chosen else "") + (" · retired" if retired else "")
 
 
+def _no_curve(job_id: Any, curve: Curve | None, *, retired: bool) -> str:
+    """Why a member has no curve to draw."""
+    if retired:
+        return "retired: its log is gone"
+    if isinstance(curve, str):
+        return curve
+    return "no loss logged yet" if job_id else "no job yet"
+
+
 def sweep_view(
     settings: dict[str, Any],
     members: list[dict[str, Any]],
@@ -136,17 +145,7 @@ def sweep_view(
         chosen = chosen_index is not None and member.get("map_index") == chosen_index
         points = curve.to_dict(points=True)["points"] if isinstance(curve, TrainingSummary) else []
         curves_drawn.append(points)
-        note = None
-        if not points:
-            note = (
-                "retired: its log is gone"
-                if retired
-                else curve
-                if isinstance(curve, str)
-                else "no job yet"
-                if not job_id
-                else "no loss logged yet"
-            )
+        note = None if points else _no_curve(job_id, curve, retired=retired)
         label = _label(member, chosen, retired)
         rows.append(
             {
