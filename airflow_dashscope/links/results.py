@@ -9,7 +9,7 @@ user's subclass of the operator is recognised too.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 
@@ -20,9 +20,19 @@ if TYPE_CHECKING:
 TAB_ROUTE = "dashscope-fine-tuning"
 
 
+def base_path() -> str:
+    """The path of Airflow's ``[api] base_url`` (``/airflow`` behind a proxy prefix; empty
+    at the root), so the link works when Airflow is not served at the host's root."""
+    from airflow_dashscope.compat import conf
+
+    base = conf.get("api", "base_url", fallback="") or ""
+    return urlsplit(base).path.rstrip("/")
+
+
 def tab_path(ti_key: TaskInstanceKey) -> str:
-    """The task instance's tab, relative to the UI's root (Airflow 3's route)."""
-    path = (
+    """The task instance's tab, from the host's root, under Airflow's base URL (Airflow 3's
+    route)."""
+    path = base_path() + (
         f"/dags/{quote(ti_key.dag_id, safe='')}/runs/{quote(ti_key.run_id, safe='')}"
         f"/tasks/{quote(ti_key.task_id, safe='')}"
     )

@@ -32,15 +32,18 @@ from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.client.models import Checkpoint, Deployment
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import setting
-from airflow_dashscope.plugins import records, views
+from airflow_dashscope.plugins import records, sweep, views
 from airflow_dashscope.plugins.account import Listing, Viewer, account_view, accounts
+from airflow_dashscope.plugins.evaluation import evaluation_view
 from airflow_dashscope.plugins.ownership import OwnerIndex
 from airflow_dashscope.plugins.remote import RemoteReader
+from airflow_dashscope.plugins.removals import find_removers
 from airflow_dashscope.plugins.security import (
     AuthenticatedUser,
     ReadableDagIds,
     can_read_task_instances,
 )
+from airflow_dashscope.plugins.timezone import configured_timezone
 from airflow_dashscope.waiting.training_log import summarize
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,12 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 LIST_LIMIT = 100
+#: The tab's template for each kind of task it draws.
+TAB_TEMPLATES = {
+    "fine_tune": "task.html",
+    "evaluation": "evaluation.html",
+    "sweep": "sweep.html",
+}
 
 
 def _tail(request: Request) -> str:
@@ -108,8 +117,27 @@ class DashScopeViews:
         self, session: Any, dag_id: str, run_id: str, task_id: str, map_index: int
     ) -> dict[str, Any]:
         record = records.find_task(session, dag_id, run_id, task_id, map_index)
-        if record is None or record.kind != "fine_tune":
-            raise HTTPException(404, "Not a DashScope fine-tune task instance.")
+        if record is None or record.kind not in TAB_TEMPLATES:
+            raise HTTPException(404, "Not a DashScope fine-tune, evaluation or sweep task.")
+        if record.kind == "evaluation":
+            return evaluation_view(record, views.task_info(record))
+        run_records = records.run_tasks(session, dag_id, run_id)
+        if record.kind == "sweep":
+            found = self.sweep_data(record, run_records)
+            waiting = found is None and record.state not in views.ENDED_TASK
+            return {
+                "task": views.task_info(record),
+                "sweep": found,
+                "refresh_seconds": views.REFRESH_SECONDS if waiting else None,
+            }
+        view = self.fine_tune_data(session, record, run_records)
+        if record.map_index >= 0:
+            view["sweep"] = self.sweep_data(record, run_records)
+        return view
+
+    def fine_tune_data(
+        self, session: Any, record: records.TaskRecord, run_records: list[records.TaskRecord]
+    ) -> dict[str, Any]:
         job_id = record.remote_id
         if job_id is None:
             return {"task": views.task_info(record), "job": None, "refresh_seconds": 3}
@@ -130,17 +158,34 @@ class DashScopeViews:
             deployments = self.reader.deployments(conn)
         except DashScopeError as error:
             problems.append(_problem(error))
+        deploy_tasks = [r for r in run_records if r.kind == "deployment"]
+        missing = views.missing_deployments(deploy_tasks, deployments) if not problems else set()
         view = views.job_view(
             record,
             job,
             summary,
             checkpoints,
             deployments,
-            records.run_tasks(session, dag_id, run_id),
+            run_records,
             self.reader.console(conn),
+            find_removers(session, record.dag_id, missing),
         )
         view["problems"] = problems
         return view
+
+    def sweep_data(
+        self, record: records.TaskRecord, run_records: list[records.TaskRecord]
+    ) -> dict[str, Any] | None:
+        """The sweep ``record`` belongs to, each member's curve read from its job's log."""
+        found = sweep.sweep_of(record, run_records)
+        if found is None:
+            return None
+        settings, members = found
+        conn = record.conn_id
+        job_ids = [str(m["job_id"]) for m in members if m.get("job_id")]
+        curves = sweep.read_curves(job_ids, lambda job_id: self.reader.logs(conn, job_id))
+        current = record.map_index if record.kind == "fine_tune" else None
+        return sweep.sweep_view(settings, members, curves, current_map_index=current)
 
     def account_data(
         self, session: Any, readable: set[str], dag_id: str | None, status: str | None
@@ -193,7 +238,9 @@ class DashScopeViews:
 
     # --- pages -----------------------------------------------------------------------------
     def page(self, template: str, request: Request, **context: Any) -> HTMLResponse:
-        html = self.templates.get_template(template).render(up=_up(request), **context)
+        html = self.templates.get_template(template).render(
+            up=_up(request), timezone=configured_timezone(), **context
+        )
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -221,10 +268,11 @@ def create_app(reader: RemoteReader | None = None) -> FastAPI:
         session: SessionDep,
     ) -> HTMLResponse:
         record = records.find_task(session, dag_id, run_id, task_id, _map_index(map_index))
-        if record is None or record.kind != "fine_tune":
+        if record is None or record.kind not in TAB_TEMPLATES:
             return ui.page("not_fine_tune.html", request, dag_id=dag_id, task_id=task_id)
         # The data's URL is this page's, under api/, kept encoded as the browser sent it.
-        return ui.page("task.html", request, api="api" + _tail(request), record=record)
+        template = TAB_TEMPLATES[record.kind]
+        return ui.page(template, request, api="api" + _tail(request), record=record)
 
     @app.get("/api/jobs", dependencies=[can_read_task_instances])
     def jobs_api(

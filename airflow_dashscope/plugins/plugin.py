@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_dashscope.links.results import TAB_ROUTE
 from airflow_dashscope.plugins.app import create_app
 
 URL_PREFIX = "/dashscope"
@@ -24,7 +25,7 @@ FINE_TUNING_TAB: dict[str, Any] = {
     "name": "Fine-tuning",
     "href": "dashscope/task/{DAG_ID}/{TASK_ID}/{MAP_INDEX}/{RUN_ID}",
     "destination": "task_instance",
-    "url_route": "dashscope-fine-tuning",
+    "url_route": TAB_ROUTE,
 }
 DASHSCOPE_PAGE: dict[str, Any] = {
     "name": "DashScope",

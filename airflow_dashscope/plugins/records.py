@@ -36,15 +36,19 @@ from airflow_dashscope.links.console import (
     DashScopeExportedModelLink,
     DashScopeFineTuneJobLink,
 )
+from airflow_dashscope.links.results import DashScopeEvaluationLink, DashScopeSweepLink
 
-Kind = Literal["fine_tune", "deployment", "export"]
+Kind = Literal["fine_tune", "deployment", "export", "evaluation", "sweep"]
 
-#: The console link each kind's operator declares (``operator_extra_links``), by the kind of
-#: thing its tasks start: the fine-tune, export and deploy operators and their subclasses.
+#: The link each kind's operator declares (``operator_extra_links``), by the kind of thing
+#: its tasks do: the fine-tune, export and deploy operators (their console link), the
+#: evaluation and the sweep selection (their tab link), and their subclasses.
 LINK_KINDS: dict[type[BaseOperatorLink], Kind] = {
     DashScopeFineTuneJobLink: "fine_tune",
     DashScopeDeploymentLink: "deployment",
     DashScopeExportedModelLink: "export",
+    DashScopeEvaluationLink: "evaluation",
+    DashScopeSweepLink: "sweep",
 }
 #: The same, by the XCom key under which a serialized DAG names each of a task's links.
 _KINDS_BY_LINK_KEY: dict[str, Kind] = {link().xcom_key: kind for link, kind in LINK_KINDS.items()}
@@ -57,8 +61,20 @@ ID_KEYS: dict[Kind, str] = {
     "fine_tune": "job_id",
     "deployment": "deployed_model",
     "export": "checkpoint",
+    "evaluation": "digest",
+    "sweep": "job_id",
 }
 RESULT_KEY = "return_value"
+#: Rendered template fields the pages use (the estimate before a job ends; what a delete task
+#: removed). Only these are read: other rendered fields stay out of the pages.
+RENDERED_FIELDS = (
+    "dashscope_conn_id",
+    "training_tokens",
+    "hyper_parameters",
+    "deployed_model",
+    "job_id",
+    "checkpoint",
+)
 
 
 @dataclass
@@ -75,6 +91,8 @@ class TaskRecord:
     end_date: datetime | None
     xcoms: dict[str, Any] = field(default_factory=dict)
     conn_id: str = DashScopeHook.default_conn_name
+    #: The task's :data:`RENDERED_FIELDS` that it rendered.
+    rendered: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remote_id(self) -> str | None:
@@ -90,7 +108,7 @@ class TaskRecord:
         return {k: v for k, v in self.xcoms.items() if k != RESULT_KEY}
 
 
-def _decode(row: Any) -> Any:
+def decode(row: Any) -> Any:
     value = XComModel.deserialize_value(row)
     if isinstance(value, str):
         try:
@@ -122,11 +140,11 @@ def _xcoms(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str, in
     for row in rows:
         key = (row.dag_id, row.run_id, row.task_id, row.map_index)
         if key in keys:
-            found.setdefault(key, {})[row.key] = _decode(row)
+            found.setdefault(key, {})[row.key] = decode(row)
     return found
 
 
-def _conn_ids(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str, int], str]:
+def _rendered(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str, int], dict]:
     keys = {(ti.dag_id, ti.run_id, ti.task_id, ti.map_index) for ti in tis}
     if not keys:
         return {}
@@ -141,10 +159,9 @@ def _conn_ids(session: Session, tis: Iterable[Any]) -> dict[tuple[str, str, str,
     found = {}
     for row in rows:
         key = (row.dag_id, row.run_id, row.task_id, row.map_index)
-        fields = row.rendered_fields or {}
-        conn_id = fields.get("dashscope_conn_id") if isinstance(fields, dict) else None
-        if key in keys and isinstance(conn_id, str) and conn_id:
-            found[key] = conn_id
+        fields = row.rendered_fields if isinstance(row.rendered_fields, dict) else {}
+        if key in keys:
+            found[key] = {k: fields[k] for k in RENDERED_FIELDS if fields.get(k) is not None}
     return found
 
 
@@ -184,10 +201,12 @@ def _dashscope_tasks(
 def _records(
     session: Session, tis: list[Any], tasks: dict[tuple[Any, str], Kind]
 ) -> list[TaskRecord]:
-    xcoms, conns = _xcoms(session, tis), _conn_ids(session, tis)
+    xcoms, rendered = _xcoms(session, tis), _rendered(session, tis)
     records = []
     for ti in tis:
         key = (ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        fields = rendered.get(key, {})
+        conn_id = fields.get("dashscope_conn_id")
         records.append(
             TaskRecord(
                 dag_id=ti.dag_id,
@@ -199,7 +218,10 @@ def _records(
                 start_date=ti.start_date,
                 end_date=ti.end_date,
                 xcoms=xcoms.get(key, {}),
-                conn_id=conns.get(key, DashScopeHook.default_conn_name),
+                conn_id=conn_id
+                if isinstance(conn_id, str) and conn_id
+                else DashScopeHook.default_conn_name,
+                rendered=fields,
             )
         )
     return records
@@ -220,7 +242,10 @@ def _select_tis(tasks: dict[tuple[Any, str], Kind]) -> Any:
     ).where(tuple_(ti.dag_version_id, ti.task_id).in_(list(tasks)))
 
 
+#: The kinds that start remote resources (the account page matches resources to them).
 ALL_KINDS: tuple[Kind, ...] = ("fine_tune", "deployment", "export")
+#: The kinds the tab draws.
+TAB_KINDS: tuple[Kind, ...] = (*ALL_KINDS, "evaluation", "sweep")
 
 
 def find_task(
@@ -228,7 +253,7 @@ def find_task(
 ) -> TaskRecord | None:
     """The DashScope task instance at that address (None: absent, or not a DashScope task)."""
     ti = TaskInstance
-    tasks = _dashscope_tasks(session, [dag_id], ALL_KINDS)
+    tasks = _dashscope_tasks(session, [dag_id], TAB_KINDS)
     if not tasks:
         return None
     row = session.execute(
@@ -243,9 +268,10 @@ def find_task(
 
 
 def run_tasks(session: Session, dag_id: str, run_id: str) -> list[TaskRecord]:
-    """The DashScope tasks of one DAG run (the exports and deploys next to a fine-tune)."""
+    """The DashScope tasks of one DAG run (the exports and deploys next to a fine-tune, the
+    mapped siblings of a sweep member, the selection that chose among them)."""
     ti = TaskInstance
-    tasks = _dashscope_tasks(session, [dag_id], ALL_KINDS)
+    tasks = _dashscope_tasks(session, [dag_id], TAB_KINDS)
     if not tasks:
         return []
     rows = session.execute(_select_tis(tasks).where(ti.dag_id == dag_id, ti.run_id == run_id))
