@@ -1,5 +1,6 @@
 """Operators for the fine-tuning pipeline: upload -> fine-tune -> export -> deploy -> invoke,
-the clean-up steps, and retention (an account kept within its limits by a policy)."""
+the clean-up steps, retention (an account kept within its limits by a policy), and sweeps
+(a grid checked before it is paid for, and its best member chosen)."""
 
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from airflow_dashscope.operators.fine_tune import DashScopeFineTuneOperator
     from airflow_dashscope.operators.invoke import DashScopeInvokeModelOperator
     from airflow_dashscope.operators.retention import DashScopeRetentionOperator
+    from airflow_dashscope.operators.sweep import DashScopeSelectBestFineTuneOperator
+    from airflow_dashscope.operators.sweep_preflight import DashScopeSweepPreflightOperator
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -33,6 +36,8 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopeInvokeModelOperator": "airflow_dashscope.operators.invoke",
         "DashScopeRetentionOperator": "airflow_dashscope.operators.retention",
         "DashScopeScaleDeploymentOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeSelectBestFineTuneOperator": "airflow_dashscope.operators.sweep",
+        "DashScopeSweepPreflightOperator": "airflow_dashscope.operators.sweep_preflight",
         "DashScopeUploadFileOperator": "airflow_dashscope.operators.files",
     },
 )
@@ -48,5 +53,7 @@ __all__ = [
     "DashScopeInvokeModelOperator",
     "DashScopeRetentionOperator",
     "DashScopeScaleDeploymentOperator",
+    "DashScopeSelectBestFineTuneOperator",
+    "DashScopeSweepPreflightOperator",
     "DashScopeUploadFileOperator",
 ]

@@ -1,0 +1,52 @@
+"""The single training slot: a job waits its turn, and that wait is not its own slowness.
+
+The service trains one job at a time per account (the rest are QUEUING), so a sweep's last
+member spends most of its life behind the others. A fine-tune's ``timeout`` is meant for one
+job's training: the wait is allowed ``timeout`` for the job itself plus ``timeout`` for each
+job ahead of it in the queue when the wait starts (:func:`queue_deadline`). The deadline is
+still one absolute time, fixed when the wait starts, so a trigger that moves to another
+triggerer keeps it (``waiting/polling.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from airflow_dashscope.waiting.polling import deadline
+
+#: Statuses of a job that has not reached the slot yet.
+WAITING_FOR_SLOT = frozenset({"PENDING", "QUEUING"})
+#: Statuses of the jobs that take (or will take) the slot before a waiting one.
+AHEAD = frozenset({"PENDING", "QUEUING", "RUNNING"})
+
+
+def jobs_ahead(job: Any, jobs: Iterable[Any]) -> int:
+    """How many jobs of the account will train before ``job``: the ones in progress that
+    were created before it (one of unknown age counts). 0 once ``job`` runs or has ended."""
+    if job.status_name not in WAITING_FOR_SLOT:
+        return 0
+    mine = (job.create_time, str(job.job_id))
+    count = 0
+    for other in jobs:
+        if other.job_id == job.job_id or other.status_name not in AHEAD:
+            continue
+        if (
+            other.create_time is None
+            or mine[0] is None
+            or (other.create_time, str(other.job_id)) < mine
+        ):
+            count += 1
+    return count
+
+
+def queue_deadline(
+    timeout: float | timedelta | None, ahead: int, *, now: float | None = None
+) -> float | None:
+    """``timeout`` for the job plus ``timeout`` per job ahead of it, from now (absolute
+    epoch seconds; None without a timeout)."""
+    if timeout is None:
+        return None
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
+    return deadline(seconds * (1 + max(0, ahead)), now=now)
