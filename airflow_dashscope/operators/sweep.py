@@ -154,9 +154,9 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
         task_id = self.fine_tune_task_id
         states = self.states(context, task_id) if task_id else None
         if states is None:
-            given = list(self.candidates or [])
+            given = [_mapping(r) for r in self.candidates or []]
             return [
-                Member(i, "success" if isinstance(r, Mapping) else None, _mapping(r))
+                Member(i, "success" if r else None, r, (r or {}).get("job_id"))
                 for i, r in enumerate(given)
             ]
         assert task_id is not None

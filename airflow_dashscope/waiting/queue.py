@@ -23,22 +23,20 @@ AHEAD = frozenset({"PENDING", "QUEUING", "RUNNING"})
 
 
 def jobs_ahead(job: Any, jobs: Iterable[Any]) -> int:
-    """How many jobs of the account will train before ``job``: the ones in progress that
-    were created before it (one of unknown age counts). 0 once ``job`` runs or has ended."""
+    """How many jobs of the account will train before ``job``: the others in progress that
+    were created before it, or in the same second (the service's times have no fraction),
+    or at an unknown time: a doubt lengthens the wait, never shortens it. 0 once ``job``
+    runs or has ended."""
     if job.status_name not in WAITING_FOR_SLOT:
         return 0
-    mine = (job.create_time, str(job.job_id))
-    count = 0
-    for other in jobs:
-        if other.job_id == job.job_id or other.status_name not in AHEAD:
-            continue
-        if (
-            other.create_time is None
-            or mine[0] is None
-            or (other.create_time, str(other.job_id)) < mine
-        ):
-            count += 1
-    return count
+    mine = job.create_time
+    return sum(
+        1
+        for other in jobs
+        if other.job_id != job.job_id
+        and other.status_name in AHEAD
+        and (mine is None or other.create_time is None or other.create_time <= mine)
+    )
 
 
 def queue_deadline(
