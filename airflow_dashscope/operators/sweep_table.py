@@ -203,7 +203,8 @@ def why_none(members: Sequence[Member], metric: str, task_id: str) -> str:
         return (
             f"No succeeded member of {task_id} has an evaluation score ({reasons}): pass "
             "evaluations=<the mapped evaluation>.output, one per member, and the "
-            "evaluation_metric its scores carry."
+            "evaluation_metric its scores carry; give the evaluation "
+            'trigger_rule="all_done", or a failed member keeps it from running.'
         )
     reasons = "; ".join(f"{m.map_index}: {m.excluded}" for m in succeeded)
     return f"No succeeded member of {task_id} has {metric} ({reasons})."

@@ -212,3 +212,78 @@ def test_the_preflight_refuses_a_grid_of_25_against_the_20_job_quota_before_any_
     printed = capsys.readouterr()
     text = printed.out + printed.err
     assert "The grid of 25 members needs 25 fine-tune job slots and the account has 20 free" in text
+
+
+EVALUATION_DAG = """
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_dashscope.operators import (
+    DashScopeFineTuneOperator,
+    DashScopeSelectBestFineTuneOperator,
+)
+
+
+@task(trigger_rule="all_done")  # evaluates the members that succeeded
+def evaluate(result):
+    # Stands in for the evaluation operator: the member that billed the most tokens (the most
+    # epochs) scores best; its model is named as a deployment of the member's output.
+    return {
+        "metric": "token_f1",
+        "models": {"candidate": result["finetuned_output"] + "-0a1b2c3d", "baseline": "qwen3-8b"},
+        "scores": {"candidate": {"token_f1": {"mean": result["usage"] / 1e6}}},
+    }
+
+
+with DAG(DAG_ID, schedule=None, start_date=pendulum.datetime(2025, 1, 1)) as dag:
+    fine_tune = DashScopeFineTuneOperator.partial(
+        task_id="fine_tune",
+        model="qwen3-8b",
+        training_file_ids=TRAINING,
+        poll_interval=0.05,
+        timeout=60,
+    ).expand(hyper_parameters=GRID)
+    scores = evaluate.expand(result=fine_tune.output)
+    DashScopeSelectBestFineTuneOperator(
+        task_id="select", candidates=fine_tune.output, metric="evaluation", evaluations=scores
+    )
+"""
+
+
+def test_an_evaluation_chooses_and_is_matched_to_its_member_by_model_id(
+    airflow_db: Path,
+    emu: RunningEmulator,
+    data: dict[str, str],
+    clock_running: None,
+) -> None:
+    """Member 1 fails, so the evaluation mapped over the outputs has 2 members: the third
+    fine-tune's evaluation is map index 1. Matched by model id, member 2 still wins."""
+    grid = [
+        {**BASE, "n_epochs": 1},
+        {**BASE, "n_epochs": 2, "learning_rate": -1},
+        {**BASE, "n_epochs": 3},
+    ]
+    values = {"DAG_ID": "sweep_evaluation", "GRID": grid, "TRAINING": data["TRAINING"]}
+    source = "".join(f"{name} = {value!r}\n" for name, value in values.items()) + EVALUATION_DAG
+    folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sweep_evaluation.py").write_text(source)
+    spec = importlib.util.spec_from_file_location(
+        "sweep_evaluation", folder / "sweep_evaluation.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = module.dag.test()
+    states, chosen = outcome(run)
+    assert states[("fine_tune", 1)] == "failed" and states[("select", -1)] == "success"
+    sweep = chosen["sweep"]
+    assert (sweep["metric"], sweep["direction"], sweep["chosen_map_index"]) == (
+        "evaluation",
+        "max",
+        2,
+    )
+    rows = {m["map_index"]: m for m in sweep["members"]}
+    results = member_results(run, 3)
+    assert rows[0]["value"] == results[0]["usage"] / 1e6 < rows[2]["value"]
+    assert rows[2]["value"] == results[2]["usage"] / 1e6
