@@ -28,6 +28,7 @@ from airflow_dashscope.operators.identity import IN_PROGRESS, instance_digest, j
 from airflow_dashscope.operators.sweep_table import (
     EVALUATION,
     Member,
+    NoQualifiedMemberError,
     choose,
     direction_of,
     judge,
@@ -226,7 +227,7 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
                 self.log.warning("Member %d is left out: %s.", member.map_index, member.excluded)
         try:
             chosen = choose(members, self.metric, task_id)
-        except Exception:
+        except NoQualifiedMemberError:
             self.log.info(
                 "Sweep of %s by %s:\n%s", task_id, self.metric, table(members, self.metric, None)
             )
