@@ -60,11 +60,12 @@ def test_a_member_queued_longer_than_its_timeout_still_succeeds(
     make_context: Any,
     clock_running: None,
 ) -> None:
-    """Six jobs ahead train for several times this member's own timeout: counted against
-    it, the wait would give up (and cancel the job) while it was only queuing."""
-    for _ in range(6):
+    """Eight jobs ahead train longer than this member's own timeout (at least 37 emulated
+    seconds, 1.85 s at the clock's fastest): counted against it, the wait would give up (and
+    cancel the job) while it was only queuing. The wait allows 9 x 1.5 s."""
+    for _ in range(8):
         client.create_fine_tune("qwen3-8b", [file_id], hyper_parameters=HYPER)
     started = time.monotonic()
-    result = execute(fine_tune(file_id, timeout=1.0, deferrable=False), make_context())
+    result = execute(fine_tune(file_id, timeout=1.5, deferrable=False), make_context())
     assert result["status"] == "SUCCEEDED"
-    assert time.monotonic() - started > 1.0  # it waited longer than its own timeout
+    assert time.monotonic() - started > 1.5  # it waited longer than its own timeout

@@ -4,6 +4,7 @@ created by a refusal (counted at the emulator)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,14 @@ from tests.operators.conftest import HYPER
 from tests.operators.helpers import execute, fine_tune
 
 GRID = [{**HYPER, "n_epochs": epochs} for epochs in (1, 2, 3, 4)]
+
+
+@pytest.fixture(autouse=True)
+def limits_restored(emu: RunningEmulator) -> Iterator[None]:
+    """The session's emulator keeps its limits across a reset: give the next test them back."""
+    saved = emu.settings.limits()
+    yield
+    emu.set_limits(**saved)
 
 
 def preflight(**options: Any) -> DashScopeSweepPreflightOperator:
