@@ -22,7 +22,9 @@ from airflow.sdk import DAG, Asset, ObjectStoragePath, task
 
 DATA_URL = os.environ.get("DASHSCOPE_EXAMPLE_DATA_URL", "file:///tmp/dashscope-example-data")
 TRAINING_DATA = Asset(name="dashscope_example_training_data", uri=DATA_URL)
-SOURCE = Path(__file__).parent / "data" / "sft_sample.jsonl"
+#: Each question twice, in other words: a held-out example has a paraphrase in training,
+#: as examples drawn from one distribution do (so the evaluation measures what was learned).
+SOURCE = Path(__file__).parent / "data" / "support_sample.jsonl"
 #: Every HELD_OUT_EVERY-th example is kept out of training, for the evaluation.
 HELD_OUT_EVERY = 6
 

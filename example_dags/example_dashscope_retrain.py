@@ -1,54 +1,61 @@
 """Scheduled retraining: each new training data set fine-tunes the model in production
-further, evaluates the result on held-out examples and deploys it only if it scores at least
-as well as the model it would replace.
+further, evaluates the result against it on held-out examples and promotes it only if it is
+not worse, with a smoke test and rollback.
 
 Scheduled on the ``dashscope_example_training_data`` asset (``example_dashscope_etl``): the
 triggering event's ``extra`` holds the URLs of the training and held-out files.
 
-    current production ─┐
+    slot "support-bot" ─┐ (its model, or the base model on a first run)
     data ─> upload ─> fine-tune (from production) ─> export ─> candidate deployment
                                                                    │
-              evaluate candidate vs production on held-out ────────┘
-                   │ (at least as good)
-                   └─> production deployment ─> retire the old one
-                                                      (candidate removed in any case)
+              evaluate: candidate vs production on held-out ───────┘
+                   │ (not worse, with 95 % confidence)
+                   └─> promote into the slot: deploy beside, smoke-test, switch
+                       (the old deployment retired; a failed smoke test rolls back)
+                                    (candidate removed in any case)
                                                                    │
                                    retention (on success, or when nothing new was trained)
 
-* Only the production deployment announces itself (``dashscope-deployments`` asset alias):
-  ``example_dashscope_on_new_model`` smoke-tests each new production model once. The
-  candidate is ``announce=False`` and torn down by this DAG, so no consumer races its
-  removal.
-* Clearing a run with the same data reuses the uploaded file and the trained job; new data
-  trains again. Data the production model already learned (a clear after promotion, or the
-  same data published twice) trains nothing: the fine-tune returns the job that made the
-  model, and ``something_new`` skips the evaluation and the deployments (see the README's
-  "Retraining, retries and clears").
+* The slot ``support-bot`` is recorded in its deployments' suffix
+  (``DashScopePromoteModelOperator``); ``serving_in_slot`` reads which one serves it. Only
+  the promotion announces itself (``dashscope-deployments`` asset alias, with the
+  evaluation's figures in ``extra``): ``example_dashscope_on_new_model`` smoke-tests each new
+  production model once. The candidate is ``announce=False`` and torn down by this DAG.
+* ``evaluate`` scores both models on the same held-out examples (token F1, ROUGE-L), writes
+  the per-example results beside the data and passes when the candidate is not worse than
+  production by more than ``MARGIN`` at 95 % confidence; otherwise it is skipped, and so is
+  the promotion: production stays as it is. Its Fine-tuning tab shows the scores and the
+  worst examples side by side.
+* Clearing a run with the same data reuses the uploaded file, the trained job and the
+  evaluation's answers; new data trains again. Data the production model already learned (a
+  clear after promotion, or the same data published twice) trains nothing: the fine-tune
+  returns the job that made the model, and ``something_new`` skips the evaluation and the
+  deployments (see the README's "Retraining, retries and clears").
 * ``retain`` keeps the account under its quotas (20 jobs running or succeeded, 100 files,
   5 GB) for a year of weekly runs: it keeps this DAG's newest ``KEEP_MODELS`` trained models
   (and always the one in production, the newest of the lineage the next run continues),
-  deletes left-over deployments of this DAG except production, and files no remaining job
-  uses once older than ``KEEP_FILES_FOR``. It runs after the promotion, and also when the
+  deletes left-over deployments of this DAG except the slot's holder, and files no remaining
+  job uses once older than ``KEEP_FILES_FOR``. It runs after the promotion, and also when the
   evaluation or ``something_new`` stopped it, never after a failure (see
   ``tests/soak/test_a_year.py`` and docs/production.md, "A year of weekly retraining").
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, ObjectStoragePath, task
+from airflow.sdk import DAG, Asset, task
 
 from airflow_dashscope.operators import (
     DashScopeDeleteDeploymentOperator,
     DashScopeDeployModelOperator,
+    DashScopeEvaluateModelOperator,
     DashScopeExportCheckpointOperator,
     DashScopeFineTuneOperator,
+    DashScopePromoteModelOperator,
     DashScopeRetentionOperator,
     DashScopeUploadFileOperator,
 )
@@ -63,6 +70,10 @@ HYPER_PARAMETERS = {
     "lora_rank": 8,
     "lora_alpha": 32,
 }
+#: How much worse than production (token F1, paired) the candidate may be and still serve.
+MARGIN = -0.05
+#: What the promoted model must answer before it replaces production.
+SMOKE_TEST = {"prompt": "What is Apache Airflow?", "expect": "Airflow"}
 #: Trained models of this DAG kept besides the one in production (a fallback to roll back to).
 KEEP_MODELS = 2
 #: Files no kept job uses are deleted once this old (a clear of a recent run reuses them).
@@ -76,23 +87,9 @@ TRAINING_DATA = Asset(
 WAITING = {"deferrable": True, "poll_interval": POLL}
 
 
-def words(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
-
-
-def overlap(answer: str, reference: str) -> float:
-    """Token F1 of an answer against the reference answer (a simple, honest metric)."""
-    got, want = words(answer), words(reference)
-    common = len(got & want)
-    if not common:
-        return 0.0
-    precision, recall = common / len(got), common / len(want)
-    return 2 * precision * recall / (precision + recall)
-
-
 with DAG(
     dag_id="example_dashscope_retrain",
-    description="Fine-tune the production model on new data; deploy it if it is not worse",
+    description="Fine-tune the production model on new data; promote it if it is not worse",
     schedule=TRAINING_DATA,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -118,21 +115,16 @@ with DAG(
         return {"train": extra["train"], "heldout": extra["heldout"]}
 
     @task(multiple_outputs=True)
-    def production() -> dict[str, str | None]:
-        """The deployment serving now (None on the first run) and the model to start from."""
+    def production() -> dict[str, str]:
+        """What serves the slot now (the base model on a first run): the model to continue
+        from and the one to evaluate the candidate against."""
         from airflow_dashscope.hooks import DashScopeHook
+        from airflow_dashscope.operators import serving_in_slot
 
-        client = DashScopeHook().get_conn()
-        live = [
-            d
-            for d in client.list_deployments()
-            if d.name == PRODUCTION and d.status_name == "RUNNING"
-        ]
-        current = max(live, key=lambda d: str(d.gmt_create or ""), default=None)
-        return {
-            "deployed_model": current.deployed_model if current else None,
-            "model": current.model_name if current else BASE_MODEL,
-        }
+        current = serving_in_slot(DashScopeHook().get_conn(), PRODUCTION)
+        if current is None:
+            return {"model": BASE_MODEL, "baseline": BASE_MODEL}
+        return {"model": str(current.model_name), "baseline": current.deployed_model}
 
     data = training_data()
     serving = production()
@@ -179,63 +171,29 @@ with DAG(
         **WAITING,
     )
 
-    @task.short_circuit(ignore_downstream_trigger_rules=False)
-    def at_least_as_good(candidate: str, current: str | None, base: str, heldout: str) -> bool:
-        """Score both models on the held-out examples; True lets the promotion run."""
-        import json
-
-        from airflow_dashscope.hooks import DashScopeHook
-
-        client = DashScopeHook().get_conn()
-        examples = [
-            json.loads(line)["messages"]
-            for line in ObjectStoragePath(heldout).read_text().splitlines()
-            if line.strip()
-        ]
-
-        def score(model: str) -> float:
-            total = 0.0
-            for messages in examples:
-                reply = client.generate(
-                    model, messages=messages[:-1], parameters={"result_format": "message"}
-                )
-                total += overlap(reply.text, messages[-1]["content"])
-            return total / max(1, len(examples))
-
-        new, old = score(candidate), score(current or base)
-        print(f"held-out score: candidate {new:.3f}, current {old:.3f} ({len(examples)} examples)")
-        return new >= old
-
-    gate = at_least_as_good(
-        candidate.output["deployed_model"],
-        serving["deployed_model"],
-        serving["model"],
-        data["heldout"],
+    evaluate = DashScopeEvaluateModelOperator(
+        task_id="evaluate",
+        heldout_path=data["heldout"],
+        models={"candidate": candidate.output["deployed_model"], "production": serving["baseline"]},
+        scorers=["token_f1", "rouge_l"],
+        must_beat="production",
+        margin=MARGIN,
+        on_fail="skip",
     )
-    promote = DashScopeDeployModelOperator(
-        task_id="deploy_production",
+    promote = DashScopePromoteModelOperator(
+        task_id="promote",
         model_name=export.output["model_name"],
-        name=PRODUCTION,
+        slot=PRODUCTION,
+        smoke_test=SMOKE_TEST["prompt"],
+        expect=SMOKE_TEST["expect"],
+        evaluation=evaluate.output,
         **WAITING,
     )
-
-    @task
-    def retire(previous: str | None, new: str) -> None:
-        """Remove the deployment the new one replaces (billing stops)."""
-        from airflow_dashscope.client.errors import NotFoundError
-        from airflow_dashscope.hooks import DashScopeHook
-
-        if previous and previous != new:
-            with contextlib.suppress(NotFoundError):  # already gone
-                DashScopeHook().get_conn().delete_deployment(previous)
-
     remove_candidate = DashScopeDeleteDeploymentOperator(
         task_id="remove_candidate", deployed_model=candidate.output["deployed_model"]
     ).as_teardown(setups=candidate)
 
     something_new(export.output["model_name"], serving["model"]) >> candidate
-    gate >> promote
-    retired = retire(serving["deployed_model"], promote.output["deployed_model"])
     promote >> remove_candidate
     retain = DashScopeRetentionOperator(
         task_id="retain",
@@ -245,4 +203,4 @@ with DAG(
         keep_deployments=[PRODUCTION],
         trigger_rule="none_failed",
     )
-    [retired, remove_candidate] >> retain
+    remove_candidate >> retain

@@ -61,6 +61,7 @@ def test_wheel_contents(dist: Path) -> None:
     assert "airflow_dashscope/py.typed" in names
     assert "airflow_dashscope/example_dags/example_dashscope_finetune.py" in names
     assert "airflow_dashscope/example_dags/data/sft_sample.jsonl" in names
+    assert "airflow_dashscope/example_dags/data/support_sample.jsonl" in names
     assert not any(name.startswith(("tests/", "docs/")) for name in names)
     metadata = wheel.read(f"{info}/METADATA").decode()
     assert f"Version: {__version__}" in metadata

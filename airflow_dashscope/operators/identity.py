@@ -42,6 +42,8 @@ How each is recognised:
   ``finetuned_output`` (the pages name exported models differently: nothing is assumed).
 * **deployment**: the model and a suffix of 8 hex digits derived from the task instance and
   the model (or the user's ``suffix``), plus its ``name`` when one is given.
+* **deployment of a serving slot**: its suffix names the slot, the task instance and the
+  model (``operators/promotion_slot.py``, where the slot's holder is decided).
 
 Superseded: a task instance's job in progress for other inputs (:func:`superseded_jobs`),
 and its deployment of another model (:func:`superseded_deployments`), are what a clear with

@@ -115,7 +115,8 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
     :param delete_deployments: delete the deployments of models trained in scope, except
         those ``keep_deployments`` names and (``keep_newest_running``) the newest RUNNING one
         of each deployment name. Default False: deployments are not touched.
-    :param keep_deployments: deployed model ids or deployment names to keep.
+    :param keep_deployments: deployed model ids, deployment names or serving slots (the
+        slot's holder, see ``DashScopePromoteModelOperator``) to keep.
     :param keep_newest_running: keep the newest RUNNING deployment of each name.
     :param cancel_in_progress: cancel the scope's jobs in progress (never their default).
     :param dry_run: log the plan and change nothing.

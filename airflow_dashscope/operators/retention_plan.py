@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_dashscope.operators.identity import IN_PROGRESS, dag_digest, job_owner
+from airflow_dashscope.operators.promotion_slot import slot_holder
 
 if TYPE_CHECKING:
     from airflow_dashscope.client.models import (
@@ -163,12 +164,21 @@ class Planner:
             for deployment in ours:  # newest first: the first RUNNING one of each name
                 if deployment.status_name == "RUNNING":
                     newest_running.setdefault(deployment.name, deployment.deployed_model)
-        return [self._deployment(d, set(newest_running.values())) for d in ours]
+        holders = {
+            holder.deployed_model: slot
+            for slot in self.policy.keep_deployments
+            if (holder := slot_holder(ours, slot)) is not None
+        }
+        return [self._deployment(d, set(newest_running.values()), holders) for d in ours]
 
-    def _deployment(self, deployment: Deployment, newest_running: set[str]) -> Decision:
+    def _deployment(
+        self, deployment: Deployment, newest_running: set[str], holders: dict[str, str]
+    ) -> Decision:
         kept = self.policy.keep_deployments
         if {deployment.deployed_model, deployment.name} & kept:
             action, why = "keep", "named in keep_deployments"
+        elif deployment.deployed_model in holders:
+            action, why = "keep", f"serves the slot {holders[deployment.deployed_model]!r}"
         elif deployment.deployed_model in newest_running:
             action, why = "keep", f"the newest RUNNING deployment named {deployment.name!r}"
         else:

@@ -192,6 +192,22 @@ def test_left_over_deployments_are_deleted_and_the_kept_ones_stay(
     assert job_ids(client) == {new.job_id}
 
 
+def test_a_serving_slot_named_in_keep_deployments_keeps_its_holder_without_a_name(
+    client: DashScopeClient, emu: RunningEmulator, file_id: str, make_context: Any
+) -> None:
+    """The pages return no display name: a slot is kept by its holder's suffix, and a member
+    left over beside the holder (a rollback's remains) is not kept by the slot."""
+    from airflow_dashscope.operators.promotion_slot import slot_suffix
+
+    old, new = trained(emu, make_context, file_id, 2)
+    holder = deployed(client, emu, str(old.finetuned_output), suffix=slot_suffix("prod", "a", "m"))
+    emu.advance(60)
+    extra = deployed(client, emu, str(new.finetuned_output), suffix=slot_suffix("prod", "b", "m"))
+    result = retain(make_context, delete_deployments=True, keep_deployments=["prod"])
+    assert ids(result, "kept", "deployment") == {holder}
+    assert ids(result, "deleted", "deployment") == {extra}
+
+
 def test_a_refused_delete_is_logged_with_the_console_remedy_and_the_run_goes_on(
     client: DashScopeClient,
     emu: RunningEmulator,

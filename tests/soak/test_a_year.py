@@ -162,7 +162,7 @@ def test_a_year_of_weekly_retraining(
             again = retrain.dag.test(logical_date=day, run_after=day, run_conf=data.extra)
             states = succeeded(again)
             assert xcom(again, "fine_tune")["reused"] is True
-            assert states["deploy_production"] == "skipped" and states["retain"] == "success"
+            assert states["promote"] == "skipped" and states["retain"] == "success"
             after = emu.counters()
             for paid in ("jobs_created", "files_uploaded", "deployments_created"):
                 assert after[paid] == before[paid], paid
