@@ -187,6 +187,8 @@ _PROVIDER_INFO: dict[str, Any] = {
                 "airflow_dashscope.operators.invoke",
                 "airflow_dashscope.operators.cleanup",
                 "airflow_dashscope.operators.retention",
+                "airflow_dashscope.operators.sweep_preflight",
+                "airflow_dashscope.operators.sweep",
             ],
         }
     ],

@@ -114,6 +114,24 @@ def check_job_quota(jobs: Iterable[Any], limits: AccountLimits | None = None) ->
         )
 
 
+def check_job_slots(
+    jobs: Iterable[Any], needed: int, limits: AccountLimits | None = None, *, what: str
+) -> int:
+    """Before ``needed`` jobs are created together (a sweep's grid): all of them must fit,
+    else none is started. Returns the free slots."""
+    limits = limits or AccountLimits.from_settings()
+    used = usage_of(jobs, ()).fine_tune_jobs
+    free = max(0, limits.fine_tune_jobs - used)
+    if needed > free:
+        raise AccountQuotaError(
+            f"{what} needs {needed} fine-tune job slots and the account has {free} free "
+            f"({used} of {limits.fine_tune_jobs} jobs running or succeeded) "
+            f"{_raised(OPTIONS['fine_tune_jobs'], limits.fine_tune_jobs)}. {JOB_REMEDY}, "
+            "or run fewer members (a smaller grid, or two sweeps one after the other)."
+        )
+    return free
+
+
 def check_file_quota(
     files: Iterable[Any], size: int | None, limits: AccountLimits | None = None
 ) -> None:

@@ -1,6 +1,7 @@
 """Operators for the fine-tuning pipeline: upload -> fine-tune -> export -> deploy -> invoke,
-the clean-up steps, retention (an account kept within its limits by a policy), and promotion
-into a serving slot (``serving_in_slot`` reads a slot's holder)."""
+the clean-up steps, retention (an account kept within its limits by a policy), promotion
+into a serving slot (``serving_in_slot`` reads a slot's holder), and sweeps (a grid checked
+before it is paid for, and its best member chosen)."""
 
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from airflow_dashscope.operators.promotion import DashScopePromoteModelOperator
     from airflow_dashscope.operators.promotion_slot import serving_in_slot
     from airflow_dashscope.operators.retention import DashScopeRetentionOperator
+    from airflow_dashscope.operators.sweep import DashScopeSelectBestFineTuneOperator
+    from airflow_dashscope.operators.sweep_preflight import DashScopeSweepPreflightOperator
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -39,6 +42,8 @@ __getattr__, __dir__ = lazy_exports(
         "DashScopePromoteModelOperator": "airflow_dashscope.operators.promotion",
         "DashScopeRetentionOperator": "airflow_dashscope.operators.retention",
         "DashScopeScaleDeploymentOperator": "airflow_dashscope.operators.cleanup",
+        "DashScopeSelectBestFineTuneOperator": "airflow_dashscope.operators.sweep",
+        "DashScopeSweepPreflightOperator": "airflow_dashscope.operators.sweep_preflight",
         "DashScopeUploadFileOperator": "airflow_dashscope.operators.files",
         "serving_in_slot": "airflow_dashscope.operators.promotion_slot",
     },
@@ -57,6 +62,8 @@ __all__ = [
     "DashScopePromoteModelOperator",
     "DashScopeRetentionOperator",
     "DashScopeScaleDeploymentOperator",
+    "DashScopeSelectBestFineTuneOperator",
+    "DashScopeSweepPreflightOperator",
     "DashScopeUploadFileOperator",
     "serving_in_slot",
 ]

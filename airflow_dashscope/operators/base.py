@@ -190,6 +190,11 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     # --- the wait itself --------------------------------------------------------------------
 
+    def wait_deadline(self) -> float | None:
+        """When the wait gives up (absolute): ``timeout`` from now (the fine-tune operator
+        adds the turns of the jobs ahead of its job for the training slot)."""
+        return deadline(self.wait_timeout)
+
     def wait(
         self,
         context: Context,
@@ -201,7 +206,7 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         """Wait for ``resource_id`` in the triggerer or on the worker, then :meth:`finish`.
 
         ``resumed`` (JSON-able) reaches :meth:`on_success` on either side of a deferral."""
-        end_time = deadline(self.wait_timeout)
+        end_time = self.wait_deadline()
         if self.deferrable:
             self.defer(
                 trigger=self.trigger_for(resource_id, end_time=end_time, log_offset=log_offset),

@@ -24,6 +24,7 @@ from airflow_dashscope.operators.base import DashScopeWaitingOperator
 from airflow_dashscope.operators.fine_tune_outcome import (
     cancel_job,
     costs,
+    job_event,
     job_failure,
     success_lines,
     summary,
@@ -38,11 +39,8 @@ from airflow_dashscope.operators.identity import (
     match_job,
     superseded_jobs,
 )
-from airflow_dashscope.waiting import (
-    WaitEvent,
-    classify_job,
-    job_failure_reason,
-)
+from airflow_dashscope.waiting import WaitEvent, classify_job
+from airflow_dashscope.waiting.queue import jobs_ahead, queue_deadline
 from airflow_dashscope.waiting.user_action import (
     TaskInstanceKey,
     ended_as_failed,
@@ -152,6 +150,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self.fail_on_cancel = fail_on_cancel
         self.cancel_superseded = cancel_superseded
         self._job_id: str | None = None
+        self._ahead = 0
         self._task_instance: TaskInstanceKey | None = None
 
     # --- the steps --------------------------------------------------------------------------
@@ -182,14 +181,14 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         else:
             job = match.found
             self.log.info("%s", match.why)
-        self._job_id = job.job_id
+        self._job_id, self._ahead = job.job_id, jobs_ahead(job, jobs)
         self._task_instance = task_instance_key(context)
         self.push(context, job_id=job.job_id)
         resumed = {"estimated_tokens": estimate, "reused": match.reused}
         if not self.wait_for_completion:
             return {**summary(job.to_dict()), **resumed}
         if classify_job(job) != "pending":
-            return self.finish(context, self.event_for(job), **resumed)
+            return self.finish(context, job_event(job), **resumed)
         if self.deferrable:
             # The trigger reads (and keeps up to date) how much of the remote log was shown;
             # recording the start here spares every deferral a "not found" lookup.
@@ -308,18 +307,17 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         self.log.info("Created fine-tune job %s (%s).", job.job_id, job_name)
         return job
 
-    def event_for(self, job: FineTuneJob) -> WaitEvent:
-        outcome = classify_job(job)
-        if outcome == "pending":
-            raise ValueError(f"job {job.job_id} is still {job.status_name}")
-        return WaitEvent(
-            status=outcome,
-            resource="fine_tune",
-            id=job.job_id,
-            message=f"DashScope fine-tune job {job.job_id} is {job.status_name}"
-            + (f": {job_failure_reason(job)}" if outcome == "failed" else ""),
-            result=job.to_dict(),
-        )
+    def wait_deadline(self) -> float | None:
+        """``timeout`` for this job, plus one per job ahead of it for the single training slot
+        (``waiting/queue.py``): a sweep's members queue behind each other."""
+        if self._ahead and self.wait_timeout is not None:
+            self.log.info(
+                "Job %s is behind %d job(s) for the training slot: the wait allows %d x timeout.",
+                self._job_id,
+                self._ahead,
+                self._ahead + 1,
+            )
+        return queue_deadline(self.wait_timeout, self._ahead)
 
     # --- waiting ----------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ from airflow_dashscope.exceptions import (
     is_permanent_job_failure,
 )
 from airflow_dashscope.operators.identity import renamed
+from airflow_dashscope.waiting import WaitEvent, classify_job, job_failure_reason
 
 if TYPE_CHECKING:
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.client.models import FineTuneJob
 
 
 class TaskLog(Protocol):
@@ -121,6 +123,21 @@ def training_line(job_id: str, training: dict[str, Any]) -> str:
         f"Training of job {job_id}: final loss {training.get('final_loss')}, best loss "
         f"{training.get('best_loss')} (step {training.get('best_step')}), "
         f"{training.get('steps')} steps, {training.get('epochs')} epochs."
+    )
+
+
+def job_event(job: FineTuneJob) -> WaitEvent:
+    """The wait's end for a job already seen terminal (nothing left to wait for)."""
+    outcome = classify_job(job)
+    if outcome == "pending":
+        raise ValueError(f"job {job.job_id} is still {job.status_name}")
+    return WaitEvent(
+        status=outcome,
+        resource="fine_tune",
+        id=job.job_id,
+        message=f"DashScope fine-tune job {job.job_id} is {job.status_name}"
+        + (f": {job_failure_reason(job)}" if outcome == "failed" else ""),
+        result=job.to_dict(),
     )
 
 
