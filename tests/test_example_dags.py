@@ -20,6 +20,7 @@ DAG_IDS = {
     "example_dashscope_on_new_model",
     "example_dashscope_etl",
     "example_dashscope_retrain",
+    "example_dashscope_sweep",
 }
 
 
@@ -82,7 +83,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _copy_examples(dags: Path) -> None:
     dags.mkdir(parents=True, exist_ok=True)
-    for name in ("example_dashscope_etl.py", "example_dashscope_retrain.py"):
+    for name in (
+        "example_dashscope_etl.py",
+        "example_dashscope_retrain.py",
+        "example_dashscope_sweep.py",
+    ):
         shutil.copy(EXAMPLES / name, dags / name)
     shutil.copytree(EXAMPLES / "data", dags / "data", dirs_exist_ok=True)
 
@@ -265,3 +270,46 @@ def test_a_week_of_noisy_data_is_rejected_and_production_unchanged(
         assert states["evaluate"] == "success" and states["promote"] == "success", states
         assert now.deployed_model != first.deployed_model
     assert states["remove_candidate"] == "success" and states["retain"] == "success", states
+
+
+def test_the_sweep_chooses_by_validation_loss_and_promotes(
+    airflow_db: Path,
+    dashscope_connection: RunningEmulator,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The grid of 4 trains 4 jobs; the learning rate far too high has the worst validation
+    loss and is not chosen; the chosen member has the lowest; the losers are retired; the
+    chosen model beats the base model on the held-out examples and serves the slot."""
+    import pendulum
+
+    from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.operators import serving_in_slot
+
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{data_dir}")
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_POLL_SECONDS", "0.05")
+    import os
+
+    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    _copy_examples(dags)
+    sweep = load("example_dashscope_sweep", dags)
+    emu = dashscope_connection
+    client = DashScopeClient(api_key=emu.api_key, base_url=emu.base_url)
+    run = sweep.dag.test(logical_date=pendulum.datetime(2026, 5, 1, tz="UTC"))
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert run.state == "success", states
+    chosen = run.get_task_instance("choose").xcom_pull(task_ids="choose")
+    members = chosen["sweep"]["members"]
+    assert len(members) == 4 and emu.counters()["jobs_created"] == 4
+    values = {m["map_index"]: m["value"] for m in members}
+    too_high = next(
+        m["map_index"] for m in members if m["hyper_parameters"]["learning_rate"] >= 1e-2
+    )
+    assert chosen["sweep"]["chosen_map_index"] != too_high
+    assert values[chosen["sweep"]["chosen_map_index"]] == min(values.values())
+    assert values[too_high] == max(values.values())
+    assert {j.job_id for j in client.list_fine_tunes()} == {chosen["job_id"]}  # losers retired
+    evaluation = run.get_task_instance("evaluate").xcom_pull(task_ids="evaluate")
+    assert evaluation["gate"]["passed"] and evaluation["comparison"]["difference"]["low"] > 0
+    holder = serving_in_slot(client, sweep.SLOT)
+    assert holder is not None and holder.model_name == chosen["finetuned_output"]
