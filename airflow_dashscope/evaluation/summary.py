@@ -83,16 +83,16 @@ def judge_tally(
 def worst_examples(
     records: Sequence[Mapping[str, Any]], first: str, against: str | None, metric: str
 ) -> list[dict[str, Any]]:
-    """Up to ten examples where the first model loses most to ``against`` (with no other
-    model: its lowest scores)."""
+    """Up to ten examples where the first model fares worst against ``against``: the lowest
+    difference first, then its own lowest score (with no other model: its lowest scores).
+    A candidate that never loses still shows its weakest answers, the ones to read."""
 
-    def gap(record: Mapping[str, Any]) -> float:
+    def rank(record: Mapping[str, Any]) -> tuple[float, float, int]:
         mine = float(record["scores"][first][metric])
-        return mine - float(record["scores"][against][metric]) if against else mine
+        gap = mine - float(record["scores"][against][metric]) if against else mine
+        return gap, mine, int(record["line"])
 
-    ranked = sorted(records, key=lambda record: (gap(record), record["line"]))
-    if against:
-        ranked = [record for record in ranked if gap(record) < 0]
+    ranked = sorted(records, key=rank)
     return [
         {
             "line": record["line"],

@@ -67,7 +67,8 @@ def airflow_env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join([SFT_LINE] * 40) + "\n")
     (dags / f"{DAG_ID}.py").write_text(
-        f"DAG_ID = {DAG_ID!r}\nTRAINING_PATH = {str(data)!r}\nFAST = {FAST!r}\n{RESULTS_DAG}"
+        f"DAG_ID = {DAG_ID!r}\nTRAINING_PATH = {str(data)!r}\nHELDOUT_PATH = {str(data)!r}\n"
+        f"FAST = {FAST!r}\n{RESULTS_DAG}"
     )
     return standalone_env(tmp_path / "home", dags, emulator.base_url, free_port())
 

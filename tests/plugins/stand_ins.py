@@ -1,8 +1,8 @@
 """Stand-ins for the evaluation and sweep-selection operators (being written on the branches
-``evaluate`` and ``sweep``), so the UI's tests have real evaluation and sweep task instances:
-each carries its operator's link class (how the UI recognises it) and records the documented
-result shape. The integrator replaces them with the real operators in
-:data:`RESULTS_DAG` (``tests/plugins/test_result_tabs.py`` and the browser test use it).
+``evaluate`` and ``sweep``, now on main), kept for tests of the tabs' drawing alone: each
+carries its operator's link class (how the UI recognises it) and records the documented
+result shape. :data:`RESULTS_DAG` (``tests/plugins/test_result_tabs.py`` and the browser
+test) runs the real operators.
 """
 
 from __future__ import annotations
@@ -176,11 +176,10 @@ from airflow_dashscope.operators import (
     DashScopeDeleteDeploymentOperator,
     DashScopeDeleteFineTuneOperator,
     DashScopeDeployModelOperator,
+    DashScopeEvaluateModelOperator,
     DashScopeFineTuneOperator,
+    DashScopeSelectBestFineTuneOperator,
     DashScopeUploadFileOperator,
-)
-from tests.plugins.stand_ins import (
-    EVALUATION, StandInEvaluation, StandInSweepSelection, failing,
 )
 
 RATES = ["2e-5", "1e-4", "2e-3"]
@@ -195,9 +194,8 @@ with DAG(DAG_ID, schedule=None, start_date=pendulum.datetime(2025, 1, 1)) as dag
         task_id="fine_tune", model="qwen3-8b", training_file_ids=[upload.output],
         training_tokens=upload.output["training_tokens"], **FAST,
     ).expand(hyper_parameters=HYPER)
-    select = StandInSweepSelection(
-        task_id="select", results=fine_tune.output, hyper_parameters=HYPER, chosen=0,
-        retired=[2],
+    select = DashScopeSelectBestFineTuneOperator(
+        task_id="select", candidates=fine_tune.output, retire_losers=False,
     )
     retire = DashScopeDeleteFineTuneOperator(
         task_id="retire_worst", job_id="{{ ti.xcom_pull('fine_tune', map_indexes=2)['job_id'] }}",
@@ -205,8 +203,15 @@ with DAG(DAG_ID, schedule=None, start_date=pendulum.datetime(2025, 1, 1)) as dag
     deploy = DashScopeDeployModelOperator(
         task_id="deploy", model_name=select.output["finetuned_output"], **FAST
     )
-    evaluate = StandInEvaluation(task_id="evaluate", evaluation=EVALUATION)
-    strict = StandInEvaluation(task_id="evaluate_strict", evaluation=failing(EVALUATION))
+    models = {"candidate": deploy.output["deployed_model"], "baseline": "qwen3-8b"}
+    evaluate = DashScopeEvaluateModelOperator(
+        task_id="evaluate", heldout_path=HELDOUT_PATH, models=models,
+        scorers=["token_f1", "rouge_l"], must_beat="baseline", judge_model="qwen3-32b",
+    )
+    strict = DashScopeEvaluateModelOperator(
+        task_id="evaluate_strict", heldout_path=HELDOUT_PATH, models=models,
+        must_beat="baseline", margin=1.0, on_fail="skip",
+    )
     teardown = DashScopeDeleteDeploymentOperator(
         task_id="teardown", deployed_model=deploy.output["deployed_model"],
         trigger_rule="all_done",

@@ -23,7 +23,7 @@ from airflow_dashscope.plugins.app import create_app
 from airflow_dashscope.plugins.remote import RemoteReader
 from airflow_dashscope.plugins.views import NOT_EXPORTED
 from tests.plugins.conftest import SFT_LINE, token
-from tests.plugins.stand_ins import EVALUATION, RESULTS_DAG
+from tests.plugins.stand_ins import RESULTS_DAG
 
 DAG_ID = "ui_results"
 FAST = {"poll_interval": 0.05, "timeout": 120, "deferrable": False}
@@ -42,7 +42,8 @@ def results(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{DAG_ID}.py"
     path.write_text(
-        f"DAG_ID = {DAG_ID!r}\nTRAINING_PATH = {str(data)!r}\nFAST = {FAST!r}\n{RESULTS_DAG}"
+        f"DAG_ID = {DAG_ID!r}\nTRAINING_PATH = {str(data)!r}\nHELDOUT_PATH = {str(data)!r}\n"
+        f"FAST = {FAST!r}\n{RESULTS_DAG}"
     )
     spec = importlib.util.spec_from_file_location(DAG_ID, path)
     assert spec is not None and spec.loader is not None
@@ -96,9 +97,11 @@ def test_the_evaluation_tab_reads_the_return_value(
     data = get(http, auth, results, "evaluate")
     ev = data["evaluation"]
     assert data["source"] == "return_value" and ev["gate"]["status"] == "PASSED"
-    assert [m["model"] for m in ev["models"]] == ["qwen3-8b-ft-sweep", "qwen3-8b"]
-    assert ev["comparison"]["win_rate"] == EVALUATION["comparison"]["win_rate"]
-    assert ev["judge"]["model"] == "qwen-max" and len(ev["worst"]) == 2
+    assert [m["role"] for m in ev["models"]] == ["candidate", "baseline"]
+    assert ev["models"][1]["model"] == "qwen3-8b"
+    # The chosen member learned the held-out line; the base model did not.
+    assert ev["comparison"]["win_rate"] == 1.0 and ev["comparison"]["wins"] == ev["examples"]
+    assert ev["judge"]["model"] == "qwen3-32b" and ev["worst"]
 
 
 def test_a_gate_failed_evaluation_reads_the_pushed_result(
