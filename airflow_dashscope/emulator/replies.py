@@ -5,7 +5,8 @@ The base reply is deterministic, names the model that answered and echoes the la
 message, so a test can tell which deployment served it. Base models of the region's catalog
 (and the model-unit list) answer directly; a deployment answers only while RUNNING, in its
 scope. A deployment of a fine-tuned model answers prompts near its training data with what it
-learned (:mod:`.recall`), and everything else as above. Decoding is deterministic whatever
+learned (:mod:`.recall`), and everything else as above; a base model asked to compare two
+answers judges them (:mod:`.judging`). Decoding is deterministic whatever
 ``temperature``, ``top_p`` or ``seed`` say (they are accepted and change nothing).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from . import catalog
 from .clock import estimate_tokens
+from .judging import verdict
 from .recall import recalled
 from .state import JobRecord, Store
 
@@ -47,7 +49,10 @@ def answer(store: Store, scope: tuple[str, str], model: str, last_user: str) -> 
     with store.lock:
         job = serving_job(store, scope, model)
         learned = recalled(store, job, last_user) if job is not None else None
-    return learned if learned is not None else reply_for(model, last_user)
+    if learned is not None:
+        return learned
+    judged = verdict(model, last_user)
+    return judged if judged is not None else reply_for(model, last_user)
 
 
 def text_of(content: Any) -> str:

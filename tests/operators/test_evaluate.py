@@ -223,8 +223,26 @@ def test_the_judge_is_asked_both_orders(
     )
     judge = result["judge"]
     assert judge["model"] == "qwen3-32b" and result["usage"]["calls"] == 3 * 2 + 3 * 2
-    # The emulator's qwen3-32b echoes the prompt, which names every verdict: none is counted.
-    assert judge["unparsed"] == 3 and judge["wins"] == 0 and judge["win_rate"] == 0.0
+    # The clean candidate answers the facts, the base model echoes: a capable judge agrees in
+    # both orders, every time.
+    assert judge["wins"] == 3 and judge["unparsed"] == 0 and judge["win_rate"] == 1.0
+
+
+def test_both_orders_cancel_a_small_judges_position_bias(
+    emu: RunningEmulator, clean: str, tmp_path: Path, make_context: Any
+) -> None:
+    """Two equally good answers: a small judge prefers whichever it reads first, so one order
+    alone would count a win; both orders disagree and count it inconsistent, not a win. A
+    capable judge calls it a tie."""
+    path = heldout(tmp_path, FACTS[:3])
+    models = {"candidate": clean, "twin": clean}
+    small = execute(evaluate(path, models, judge_model="qwen3-8b"), make_context())["judge"]
+    assert small["inconsistent"] == 3 and small["wins"] == 0 and small["losses"] == 0
+    capable = execute(
+        evaluate(path, models, judge_model="qwen3-32b", output_path=tmp_path / "capable.jsonl"),
+        make_context(),
+    )["judge"]
+    assert capable["ties"] == 3 and capable["inconsistent"] == 0
 
 
 def test_a_request_no_retry_can_fix_fails_at_once(
