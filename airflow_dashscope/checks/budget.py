@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from airflow_dashscope.checks.parameters import as_number
 from airflow_dashscope.checks.prices import (
     PRICES_OPTION,
+    as_yuan,
     cost_at,
     cost_note,
     price_setting,
@@ -126,11 +127,8 @@ def _check_cost(estimate: BilledTokens | None, tokens: Any, epochs: Any, max_cos
     """``max_cost`` (yuan) against the estimate's exact amount (not the rounded one)."""
     if max_cost is None or (isinstance(max_cost, str) and not max_cost.strip()):
         return
-    try:
-        limit = Decimal(str(max_cost).strip().lstrip("¥"))
-    except InvalidOperation:
-        limit = Decimal("NaN")
-    if isinstance(max_cost, bool) or not limit.is_finite() or limit < 0:
+    limit = as_yuan(max_cost)
+    if limit is None:
         raise InvalidRequestError(f"max_cost must be a number of yuan >= 0, got {max_cost!r}")
     if estimate is None:
         raise _unknown_estimate("max_cost", tokens, epochs)

@@ -40,6 +40,18 @@ PRICES_OPTION = "training_prices"
 NO_PRICE = f"¥ unknown: set [dashscope] {PRICES_OPTION}"
 
 
+def as_yuan(value: Any) -> Decimal | None:
+    """An amount of yuan (a number or numeric text, ``"¥"`` allowed) as a Decimal; None when
+    it is not one >= 0 (each caller's error says where the value came from)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip().lstrip("¥"))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
 def configured_prices(raw: Any) -> dict[str, Decimal]:
     """``[dashscope] training_prices`` parsed; raises ``ValueError`` naming what is wrong."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -55,11 +67,8 @@ def configured_prices(raw: Any) -> dict[str, Decimal]:
         raise ValueError(f"[dashscope] {PRICES_OPTION} must be a JSON object, got {raw!r}")
     prices = {}
     for model, price in mapping.items():
-        try:
-            value = Decimal(str(price))
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not value.is_finite() or value < 0:
+        value = as_yuan(price)
+        if value is None:
             raise ValueError(
                 f"[dashscope] {PRICES_OPTION}: the price of {model!r} must be a number of "
                 f"yuan per 1,000 tokens >= 0, got {price!r}"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from airflow_dashscope.checks.prices import yuan
+from airflow_dashscope.checks.prices import as_yuan, yuan
 from airflow_dashscope.exceptions import InvalidRequestError, OverBudgetError
 
 FEN = Decimal("0.01")
@@ -44,11 +44,8 @@ class Tokens:
 
 
 def _decimal(value: Any, where: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip().lstrip("¥"))
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if isinstance(value, bool) or not amount.is_finite() or amount < 0:
+    amount = as_yuan(value)
+    if amount is None:
         raise InvalidRequestError(f"{where} must be a number of yuan >= 0, got {value!r}")
     return amount
 
