@@ -178,7 +178,7 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
 
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.process_time)
         profile.enable()
     tasks = [asyncio.create_task(drive(trigger, events)) for trigger in triggers]
     await asyncio.sleep(SECONDS)

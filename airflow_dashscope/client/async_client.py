@@ -17,6 +17,7 @@ from airflow_dashscope.client import sse, transport
 from airflow_dashscope.client.api import DashScopeAPI
 from airflow_dashscope.client.base import ClientBase, httpx_options, log_retry, resolve_config
 from airflow_dashscope.client.config import ClientConfig
+from airflow_dashscope.client.connections import lean_transport
 from airflow_dashscope.client.endpoints.fine_tunes import fine_tune_stream_request
 from airflow_dashscope.client.endpoints.generation import (
     chat_completion_request,
@@ -44,7 +45,14 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = resolve_config(config, api_key, base_url, workspace)
-        self._http = httpx.AsyncClient(transport=transport, **httpx_options(self.config))  # type: ignore[arg-type]
+        options = httpx_options(self.config)
+        if transport is None:
+            transport = lean_transport(
+                options["verify"],
+                max_connections=self.config.max_connections,
+                keepalive_expiry=self.config.keepalive_expiry,
+            )
+        self._http = httpx.AsyncClient(transport=transport, **options)  # type: ignore[arg-type]
         # Requests beyond the pool wait here (FIFO, O(1)), not in httpx's pool queue, whose
         # bookkeeping is rescanned for every queued request each time a request comes or goes.
         self._slots = asyncio.Semaphore(self.config.max_connections)
