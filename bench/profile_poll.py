@@ -76,7 +76,9 @@ def main(n: int, scheme: str, impl: str) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp_name:
         tmp = Path(tmp_name)
         certs = loopback_certificates(tmp / "tls")
-        verify = ssl.create_default_context(cafile=str(certs.ca_file)) if scheme == "https" else True
+        verify = (
+            ssl.create_default_context(cafile=str(certs.ca_file)) if scheme == "https" else True
+        )
         limits = {"max_jobs": 100_000, "job_seconds": JOB_SECONDS}
         with emulator_process(tls=certs if scheme == "https" else None, **limits) as url:
             ids = create_jobs(url, min(n, 1000) + 1, tmp, verify)

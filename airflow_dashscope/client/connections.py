@@ -18,7 +18,6 @@ from typing import Any
 import httpcore
 import httpx
 
-
 _Key = tuple[bytes, bytes, int]
 
 
@@ -91,7 +90,7 @@ class LeanPool:
 class _Released:
     """An answer's body; closing it gives its connection back to the pool."""
 
-    __slots__ = ("_stream", "_pool", "_connection", "_closed")
+    __slots__ = ("_closed", "_connection", "_pool", "_stream")
 
     def __init__(
         self, stream: Any, pool: LeanPool, connection: httpcore.AsyncHTTPConnection
