@@ -181,7 +181,18 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
         profile = cProfile.Profile(time.process_time)
         profile.enable()
     tasks = [asyncio.create_task(drive(trigger, events)) for trigger in triggers]
-    await asyncio.sleep(SECONDS)
+    if os.environ.get("BENCH_SURVIVORS"):  # which new objects stay alive across a pause
+        await asyncio.sleep(SECONDS / 2)
+        gc.collect()
+        known = {id(o) for o in gc.get_objects()}
+        await asyncio.sleep(SECONDS / 2)
+        gc.collect()
+        from collections import Counter
+
+        kinds = Counter(type(o).__qualname__ for o in gc.get_objects() if id(o) not in known)
+        print(json.dumps(kinds.most_common(25)), file=sys.stderr)
+    else:
+        await asyncio.sleep(SECONDS)
     rss_after, cpu_after = rss_kb(), time.process_time()
     if profile is not None:
         profile.disable()

@@ -138,13 +138,14 @@ def focus(sizes: list[int]) -> int:
 def cases(sizes: list[int]) -> list[tuple[str, str, int, str]]:
     """(comparison, scheme, N, impl) in the order one repetition runs them."""
     out = []
+    only = os.environ.get("BENCH_CASES", "").split(",")  # e.g. "queued" for a quick look
     for n in sizes:
         for scheme in SCHEMES:
             out += [("queued", scheme, n, "ours"), ("queued", scheme, n, "peer")]
             if n == focus(sizes):
                 out += [("running", scheme, n, "ours"), ("running", scheme, n, "peer")]
                 out += [("design", scheme, n, "peer-design")]
-    return out
+    return [case for case in out if only == [""] or case[0] in only]
 
 
 def main(sizes: list[int]) -> str:

@@ -34,7 +34,7 @@ from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.waiting import WaitEvent
 from airflow_dashscope.waiting.drive import run_async
-from airflow_dashscope.waiting.polling import wait_steps
+from airflow_dashscope.waiting.polling import spread_first_pause, wait_steps
 from airflow_dashscope.waiting.progress import ShownInXCom
 from airflow_dashscope.waiting.steps import Steps
 from airflow_dashscope.waiting.watches import Watch
@@ -112,7 +112,16 @@ class DashScopeBaseTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             end_time=self.end_time,
             max_consecutive_errors=self.max_consecutive_errors,
+            first_pause=spread_first_pause(self.poll_interval, self.spread_identity()),
         )
+
+    def spread_identity(self) -> str:
+        """What places this trigger's first look in the interval: its trigger row's id
+        (set by the triggerer, kept across restarts), else its class and resource."""
+        trigger_id = getattr(self, "trigger_id", None)
+        if trigger_id is not None:
+            return f"trigger:{trigger_id}"
+        return f"{type(self).__qualname__}:{self.resource_id}"
 
     async def wait(self, client: AsyncDashScopeClient) -> WaitEvent:
         """The polling loop on ``client``: returns the single event that ends the wait."""

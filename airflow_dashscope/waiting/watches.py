@@ -8,6 +8,7 @@ the same watch, so they cannot disagree on what they see.
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 NO_LOG_YET = frozenset({"PENDING", "QUEUING"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What one look saw: the raw status (for logs), its outcome and the object itself."""
 
@@ -45,9 +46,11 @@ class Observation:
     result: dict[str, Any] | None
     #: Why it ended, for failed/canceled outcomes (e.g. a failed job's code and message).
     reason: str = ""
-    #: The answer's payload as received, when ``result`` was not built from it (a pending
+    #: The answer's payload as JSON text, when ``result`` was not built from it (a pending
     #: job: the model is only built if an event quotes it, see :meth:`Watch.result_of`).
-    raw: Any = None
+    #: Text, not the decoded containers: the last look is kept across the pause, and a
+    #: string is one object the garbage collector never walks.
+    raw: str | None = None
 
 
 class Watch(ABC):
@@ -134,7 +137,7 @@ class JobWatch(Watch):
         if isinstance(status, str) and JOB_OUTCOMES.get(status) == "pending":
             if status not in NO_LOG_YET:
                 yield from self.follow_logs()
-            return Observation(status, "pending", None, raw=output)
+            return Observation(status, "pending", None, raw=json.dumps(output))
         job = _job_model(output)
         if job.status_name not in NO_LOG_YET:
             yield from self.follow_logs()
@@ -144,7 +147,7 @@ class JobWatch(Watch):
 
     def result_of(self, seen: Observation) -> dict[str, Any] | None:
         if seen.result is None and seen.raw is not None:
-            return _job_model(seen.raw).to_dict()
+            return _job_model(json.loads(seen.raw)).to_dict()
         return seen.result
 
     def follow_logs(self) -> Steps[None]:
