@@ -121,6 +121,7 @@ class GcTimer:
     def __init__(self) -> None:
         self.total = self.worst = 0.0
         self._started = 0.0
+        self.by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]  # count, seconds
         gc.callbacks.append(self)
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
@@ -130,6 +131,9 @@ class GcTimer:
             spent = time.perf_counter() - self._started
             self.total += spent
             self.worst = max(self.worst, spent)
+            entry = self.by_generation[info["generation"]]
+            entry[0] += 1
+            entry[1] += spent
 
 
 async def watch_lag(stop: asyncio.Event, split_at: float, lags: dict[str, float]) -> None:
@@ -206,6 +210,8 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
         "cpu_seconds": cpu_after - cpu_before,
         "gc_seconds": timer.total,
         "gc_worst": timer.worst,
+        "gc_by_generation": timer.by_generation,
+        "heap_objects": len(gc.get_objects()),
         "lag_start": lags["start"],
         "lag_steady": lags["steady"],
         "events": len(events),

@@ -190,7 +190,8 @@ def main(sizes: list[int]) -> str:
                     site = sites[scheme]
                     result = run_child(impl, n, site, site["files"][(comparison, n)])
                     results.setdefault(case, []).append(result)
-                    print(f"  {case}: {result['cpu_ms_per_poll']:.2f} ms/poll", file=sys.stderr)
+                    ms, gcs = result["cpu_ms_per_poll"], result["gc_by_generation"]
+                    print(f"  {case}: {ms:.2f} ms/poll, gc {gcs}", file=sys.stderr)
             for site in sites.values():
                 site["control"].close()
     return report(results, sizes, create_s, time.monotonic() - started)

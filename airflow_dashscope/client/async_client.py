@@ -90,9 +90,7 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
         attempt = 0
         while True:
             try:
-                async with self._exchange(request) as response:
-                    await response.aread()
-                    return transport.interpret(response, self.config)
+                return await self._send_once(request)
             except DashScopeError as error:
                 delay = transport.retry_delay(self.config, request, error, attempt)
                 if delay is None:
@@ -101,11 +99,29 @@ class AsyncDashScopeClient(ClientBase, DashScopeAPI):
                 await asyncio.sleep(delay)
                 attempt += 1
 
+    async def _send_once(self, request: ApiRequest) -> Any:
+        """One exchange, read whole. A poll comes here: no context-manager objects, no
+        upload stack, and a plain GET's request built once (see :meth:`_built_get`)."""
+        async with self._slots:
+            built = self._built_get(request)
+            if built is not None:
+                response = await self._read(built)
+            else:
+                with contextlib.ExitStack() as stack:
+                    response = await self._read(self._build(stack, request))
+        return transport.interpret(response, self.config)
+
+    async def _read(self, http_request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._http.send(http_request)
+        except httpx.TransportError as exc:
+            raise transport.transport_error_of(exc, self.config) from exc
+
     @contextlib.asynccontextmanager
     async def _exchange(self, request: ApiRequest) -> AsyncIterator[httpx.Response]:
         async with self._slots:
             with contextlib.ExitStack() as stack:
-                http_request = self._built_get(request) or self._build(stack, request)
+                http_request = self._build(stack, request)
                 with transport.transport_errors(self.config):
                     response = await self._http.send(http_request, stream=True)
                 try:
