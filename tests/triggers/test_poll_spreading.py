@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import pytest
+
 from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger
 from airflow_dashscope.waiting.polling import spread_first_pause
 from airflow_dashscope.waiting.steps import Pause
@@ -56,3 +61,30 @@ def test_the_deadline_still_cuts_the_first_pause() -> None:
 
     trigger = DashScopeFineTuneJobTrigger("ft-y", poll_interval=100, end_time=time.time() + 1)
     assert first_pause(trigger) <= 1.0
+
+
+def test_set_up_waits_for_the_spread_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The connection lookup and client lease come after the spread pause, not in the first
+    # turn of the loop with every other resumed trigger.
+    from airflow_dashscope.hooks.dashscope import DashScopeHook
+
+    borrowed_at: list[float] = []
+
+    async def fake_aget_conn(self: DashScopeHook) -> None:
+        borrowed_at.append(asyncio.get_running_loop().time())
+        raise asyncio.CancelledError  # ends the run: only the timing matters here
+
+    monkeypatch.setattr(DashScopeHook, "aget_conn", fake_aget_conn)
+    trigger = DashScopeFineTuneJobTrigger("ft-setup", poll_interval=0.4)
+    trigger.trigger_id = 7
+
+    async def go() -> float:
+        started = asyncio.get_running_loop().time()
+        with contextlib.suppress(asyncio.CancelledError):
+            async for _ in trigger.run():
+                pass
+        return started
+
+    started = asyncio.run(go())
+    assert borrowed_at and borrowed_at[0] - started >= 0.9 * trigger.first_pause()
+    assert trigger.first_pause() >= 0.2
