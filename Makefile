@@ -85,7 +85,8 @@ docs: venv
 docs-serve: venv
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
-# Issue 13's figures side by side (about 15 minutes); the peers come from the bench extra.
+# Issues 13 and 19's figures side by side (about 20 minutes on 2 busy cores: the triggerer
+# comparison over HTTP and HTTPS is most of it); the peers come from the bench extra.
 bench: venv
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e ".[test,bench]"
 	$(PY) bench/run_all.py

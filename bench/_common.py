@@ -26,7 +26,10 @@ _LAUNCH = """
 import signal, sys, threading, uvicorn
 from airflow_dashscope.emulator.runner import run_emulator
 settings = dict(arg.split("=", 1) for arg in sys.argv[1:])
-settings = {k: (float(v) if k.endswith("seconds") else int(v)) for k, v in settings.items()}
+settings = {
+    k: v if k.startswith("ssl_") else float(v) if k.endswith("seconds") else int(v)
+    for k, v in settings.items()
+}
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 with run_emulator(api_key=None, **settings) as running:
@@ -36,9 +39,13 @@ with run_emulator(api_key=None, **settings) as running:
 
 
 @contextlib.contextmanager
-def emulator_process(**settings: float) -> Iterator[str]:
-    """An emulator in another process (``run_emulator`` with ``settings``); yields its URL."""
+def emulator_process(tls: Any = None, **settings: float) -> Iterator[str]:
+    """An emulator in another process (``run_emulator`` with ``settings``); yields its URL.
+
+    ``tls`` (``emulator.tls.LoopbackCertificates``) serves HTTPS with that certificate."""
     args = [f"{name}={value}" for name, value in settings.items()]
+    if tls is not None:
+        args += [f"ssl_certfile={tls.cert_file}", f"ssl_keyfile={tls.key_file}"]
     process = subprocess.Popen([PYTHON, "-c", _LAUNCH, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -54,9 +61,9 @@ def emulator_process(**settings: float) -> Iterator[str]:
 class Control:
     """The emulator's control API over one persistent connection (counted once)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, verify: Any = True) -> None:
         root = base_url.split("/api/v1")[0]
-        self._http = httpx.Client(base_url=f"{root}/__emulator__", timeout=120)
+        self._http = httpx.Client(base_url=f"{root}/__emulator__", timeout=120, verify=verify)
 
     def counters(self) -> dict[str, Any]:
         return self._http.get("/counters").json()

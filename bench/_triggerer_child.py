@@ -1,14 +1,24 @@
 """One triggerer-like process: N triggers in one event loop for a fixed time; prints JSON.
 
-    python bench/_triggerer_child.py {ours|peer} N BASE_URL JOB_IDS_FILE POLL_INTERVAL SECONDS
+    python bench/_triggerer_child.py {ours|peer|peer-design} N BASE_URL JOB_IDS_FILE \
+        POLL_INTERVAL SECONDS
 
-``ours`` runs the real ``DashScopeFineTuneJobTrigger.run()``; ``peer`` a trigger written the
-way the official Anthropic provider writes its batch trigger (and the OpenAI one, minus its
-call made straight on the loop): one hook per trigger, and per poll a blocking call of the
-official ``dashscope`` SDK in ``asyncio.to_thread`` (job, then its logs: the same two
-requests as ours). Both are driven as Airflow's triggerer drives them: one task per trigger
-iterating ``run()``. Measured here: RSS growth, CPU time, garbage-collection time, and the
-event loop's worst lag (a 10 ms ticker), split into the first poll round and the rest.
+``ours`` runs the real ``DashScopeFineTuneJobTrigger.run()``; the peers are triggers written
+the way the official Anthropic provider writes its batch trigger (and the OpenAI one, minus
+its call made straight on the loop): one hook per trigger, and per poll blocking calls of
+the official ``dashscope`` SDK in ``asyncio.to_thread``.
+
+* ``peer`` sends **the same requests as ours**: the job, and its new log lines only once the
+  job has left PENDING/QUEUING (a queued job has no log). The fair comparison of a poll.
+* ``peer-design`` sends the job and its logs on every poll, as the official triggers would:
+  the comparison of the two designs, not of what one request costs.
+
+All are driven as Airflow's triggerer drives them: one task per trigger iterating ``run()``.
+Measured here: RSS growth, CPU time, garbage-collection time, and the event loop's worst
+lag (a 10 ms ticker), split at 1.5 poll intervals (the end of either side's first round:
+the peer looks at once, ours spreads its first looks over 0.5-1.5 intervals). Over HTTPS
+both trust the emulator's CA through ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE``, set by the
+parent. ``BENCH_PROFILE=path`` writes a cProfile of the window there.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from airflow_dashscope.triggers.fine_tune import DashScopeFineTuneJobTrigger  # 
 
 dashscope.base_http_api_url = BASE_URL
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED"}
+NO_LOG_YET = {"PENDING", "QUEUING"}
 
 
 class PeerHook:
@@ -66,15 +77,23 @@ class PeerHook:
 class ToThreadPeerTrigger(BaseTrigger):
     """``AnthropicBatchTrigger``'s shape: ``await asyncio.to_thread(hook.get_batch, id)``."""
 
-    def __init__(self, job_id: str, poll_interval: float, conn_id: str = "dashscope_default"):
+    def __init__(
+        self,
+        job_id: str,
+        poll_interval: float,
+        conn_id: str = "dashscope_default",
+        always_logs: bool = False,
+    ):
         super().__init__()
         self.job_id, self.poll_interval, self.conn_id = job_id, poll_interval, conn_id
+        self.always_logs = always_logs
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return f"{__name__}.ToThreadPeerTrigger", {
             "job_id": self.job_id,
             "poll_interval": self.poll_interval,
             "conn_id": self.conn_id,
+            "always_logs": self.always_logs,
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -82,12 +101,13 @@ class ToThreadPeerTrigger(BaseTrigger):
         offset, last = 1, None
         while True:
             job = await asyncio.to_thread(hook.get_job, self.job_id)
-            logs = await asyncio.to_thread(hook.get_logs, self.job_id, offset)
-            lines = (logs.output or {}).get("logs") or []
-            offset += len(lines)
-            for line in lines:
-                self.log.info("[%s] %s", self.job_id, line)
             status = job.output["status"]
+            if self.always_logs or status not in NO_LOG_YET:
+                logs = await asyncio.to_thread(hook.get_logs, self.job_id, offset)
+                lines = (logs.output or {}).get("logs") or []
+                offset += len(lines)
+                for line in lines:
+                    self.log.info("[%s] %s", self.job_id, line)
             if status != last:
                 self.log.info("job %s is %s", self.job_id, status)
                 last = status
@@ -101,6 +121,7 @@ class GcTimer:
     def __init__(self) -> None:
         self.total = self.worst = 0.0
         self._started = 0.0
+        self.by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]  # count, seconds
         gc.callbacks.append(self)
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
@@ -110,6 +131,9 @@ class GcTimer:
             spent = time.perf_counter() - self._started
             self.total += spent
             self.worst = max(self.worst, spent)
+            entry = self.by_generation[info["generation"]]
+            entry[0] += 1
+            entry[1] += spent
 
 
 async def watch_lag(stop: asyncio.Event, split_at: float, lags: dict[str, float]) -> None:
@@ -141,7 +165,7 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
     lags = {"start": 0.0, "steady": 0.0}
     stop = asyncio.Event()
     started = loop.time()
-    watcher = asyncio.create_task(watch_lag(stop, started + POLL, lags))
+    watcher = asyncio.create_task(watch_lag(stop, started + 1.5 * POLL, lags))
     events: list[Any] = []
     if IMPL == "ours":
         triggers: list[BaseTrigger] = [
@@ -149,10 +173,34 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
             for i in range(N)
         ]
     else:
-        triggers = [ToThreadPeerTrigger(job_ids[i % len(job_ids)], POLL) for i in range(N)]
+        always = IMPL == "peer-design"
+        triggers = [
+            ToThreadPeerTrigger(job_ids[i % len(job_ids)], POLL, always_logs=always)
+            for i in range(N)
+        ]
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
     tasks = [asyncio.create_task(drive(trigger, events)) for trigger in triggers]
-    await asyncio.sleep(SECONDS)
+    if os.environ.get("BENCH_SURVIVORS"):  # which new objects stay alive across a pause
+        await asyncio.sleep(SECONDS / 2)
+        gc.collect()
+        known = {id(o) for o in gc.get_objects()}
+        await asyncio.sleep(SECONDS / 2)
+        gc.collect()
+        from collections import Counter
+
+        kinds = Counter(type(o).__qualname__ for o in gc.get_objects() if id(o) not in known)
+        print(json.dumps(kinds.most_common(25)), file=sys.stderr)
+    else:
+        await asyncio.sleep(SECONDS)
     rss_after, cpu_after = rss_kb(), time.process_time()
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
     stop.set()
     for task in tasks:
         task.cancel()
@@ -162,6 +210,8 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
         "cpu_seconds": cpu_after - cpu_before,
         "gc_seconds": timer.total,
         "gc_worst": timer.worst,
+        "gc_by_generation": timer.by_generation,
+        "heap_objects": len(gc.get_objects()),
         "lag_start": lags["start"],
         "lag_steady": lags["steady"],
         "events": len(events),

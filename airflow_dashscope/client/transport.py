@@ -168,7 +168,12 @@ def transport_errors(config: ClientConfig | None = None) -> Iterator[None]:
     try:
         yield
     except httpx.TransportError as exc:
-        raise _from(config, transport_error(exc)) from exc
+        raise transport_error_of(exc, config) from exc
+
+
+def transport_error_of(exc: httpx.TransportError, config: ClientConfig | None) -> DashScopeError:
+    """:func:`transport_error`, marked with ``config``'s Airflow connection."""
+    return _from(config, transport_error(exc))
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

@@ -49,3 +49,18 @@ def dashscope_connection(
         ),
     )
     return dashscope_emulator
+
+
+@pytest.fixture(scope="session")
+def dashscope_emulator_tls(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningEmulator]:
+    """An emulator served over HTTPS with a generated loopback certificate; the CA a client
+    must trust is ``dashscope_emulator_tls.ca_file`` (never verify=False)."""
+    from airflow_dashscope.emulator.runner import run_emulator
+    from airflow_dashscope.emulator.tls import loopback_certificates
+
+    certs = loopback_certificates(tmp_path_factory.mktemp("emulator-tls"))
+    with run_emulator(ssl_certfile=certs.cert_file, ssl_keyfile=certs.key_file) as running:
+        running.ca_file = certs.ca_file
+        yield running

@@ -47,11 +47,11 @@ logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 class RunningEmulator:
     """Handle on a served emulator: URLs, a key it accepts, the clock and control methods."""
 
-    def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+    def __init__(self, emulator: Emulator, host: str, port: int, *, tls: bool = False) -> None:
         self.emulator = emulator
         self.host = host
         self.port = port
-        self.root_url = f"http://{host}:{port}"
+        self.root_url = f"{'https' if tls else 'http'}://{host}:{port}"
         self.base_url = f"{self.root_url}{API_PREFIX}"
         self.compatible_base_url = f"{self.root_url}{COMPATIBLE_PREFIX}"
         #: The Singapore (``dashscope-intl``) region of the same emulator.
@@ -59,6 +59,8 @@ class RunningEmulator:
         self.intl_compatible_base_url = f"{self.root_url}{INTL_PREFIX}{COMPATIBLE_PREFIX}"
         self.control_url = f"{self.root_url}/__emulator__"
         self.api_key = emulator.settings.api_key or DEFAULT_API_KEY
+        #: The CA that signed an HTTPS emulator's certificate, for clients to trust.
+        self.ca_file: Path | None = None
 
     @property
     def clock(self) -> Clock:
@@ -139,6 +141,8 @@ def run_emulator(
     clock: Clock | None = None,
     log_level: str = "warning",
     api_key: str | None = GENERATED_KEY,
+    ssl_certfile: str | Path | None = None,
+    ssl_keyfile: str | Path | None = None,
     **settings: Any,
 ) -> Iterator[RunningEmulator]:
     """Serve an emulator in a background thread for the duration of the ``with`` block.
@@ -146,6 +150,9 @@ def run_emulator(
     By default it accepts exactly one freshly generated key (``RunningEmulator.api_key``) so
     that a client which forgets to send its configured key fails loudly; pass ``api_key=None``
     to accept any non-empty key (the CLI's default), or a string to accept exactly that key.
+
+    With ``ssl_certfile`` and ``ssl_keyfile`` it serves HTTPS (``emulator.tls`` makes a
+    loopback certificate and the CA that clients then trust explicitly).
 
     ``settings`` are :class:`~airflow_dashscope.emulator.settings.Settings` fields
     (``api_key``, ``job_seconds``, ``deploy_seconds``, ``export_seconds``, ``state_dir``,
@@ -165,6 +172,8 @@ def run_emulator(
         lifespan="off",
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
+        ssl_certfile=None if ssl_certfile is None else str(ssl_certfile),
+        ssl_keyfile=None if ssl_keyfile is None else str(ssl_keyfile),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -179,7 +188,8 @@ def run_emulator(
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the DashScope emulator failed to start")
             time.sleep(0.005)
-        yield RunningEmulator(emulator, host, int(sock.getsockname()[1]))
+        port = int(sock.getsockname()[1])
+        yield RunningEmulator(emulator, host, port, tls=ssl_certfile is not None)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -218,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
             default=getattr(Settings, limit),
             help=f"account limit (default: the service's, {getattr(Settings, limit)})",
         )
+    p.add_argument("--ssl-certfile", type=Path, default=None, help="serve HTTPS with this")
+    p.add_argument("--ssl-keyfile", type=Path, default=None, help="the certificate's key")
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -233,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level=args.log_level,
         api_key=args.api_key,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
         job_seconds=args.job_seconds,
         deploy_seconds=args.deploy_seconds,
         export_seconds=args.export_seconds,

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_dashscope.hooks.pool import config_digest, recent_configs, shared_clients
-
 if TYPE_CHECKING:  # the client loads when a task runs, not when a DAG file is parsed
     from airflow_dashscope.client import AsyncDashScopeClient, DashScopeClient
     from airflow_dashscope.client.config import ClientConfig
@@ -33,6 +31,8 @@ async def _amask(config: ClientConfig) -> ClientConfig:
     In a triggerer, ``mask_secret`` also tells the supervisor with a blocking send, which
     a thousand triggers starting together would each pay on the shared loop.
     """
+    from airflow_dashscope.hooks.pool import config_digest  # the async path only
+
     digest = config_digest(config)
     if digest not in _masked_in_loop:
         try:
@@ -146,6 +146,8 @@ class DashScopeHook(BaseHook):
 
     async def aget_conn(self) -> AsyncDashScopeClient:
         """The shared async client of this connection's settings (borrowed until ``aclose``)."""
+        from airflow_dashscope.hooks.pool import recent_configs, shared_clients
+
         if self._async_client is None:
             config = await recent_configs.get(self.dashscope_conn_id, self.aclient_config)
             self._async_client = await shared_clients.acquire(config)
@@ -159,6 +161,8 @@ class DashScopeHook(BaseHook):
     async def aclose(self) -> None:
         """Give the async client back (the last user of a shared client closes it)."""
         if self._async_client is not None:
+            from airflow_dashscope.hooks.pool import shared_clients
+
             client, self._async_client = self._async_client, None
             await shared_clients.release(client)
 

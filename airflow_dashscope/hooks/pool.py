@@ -60,6 +60,20 @@ class AsyncClientPool:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = (
             weakref.WeakKeyDictionary()
         )
+        # Triggers that start together share one looked-up config (RecentConfigs): its
+        # digest (an HMAC) is computed once for them, and a lent client remembers its own.
+        self._last: tuple[ClientConfig, str] | None = None
+        self._keys: weakref.WeakKeyDictionary[AsyncDashScopeClient, str] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _digest(self, config: ClientConfig) -> str:
+        last = self._last
+        if last is not None and last[0] is config:
+            return last[1]
+        key = config_digest(config)
+        self._last = (config, key)
+        return key
 
     async def acquire(self, config: ClientConfig) -> AsyncDashScopeClient:
         """A client for ``config``; give it back with :meth:`release` exactly once."""
@@ -68,18 +82,19 @@ class AsyncClientPool:
 
         if not tls_context_ready():
             await asyncio.to_thread(shared_tls_context)
-        clients, key = self._clients(), config_digest(config)
+        clients, key = self._clients(), self._digest(config)
         shared = clients.get(key)
         if shared is None:
             # Nothing is awaited between the lookup and here: never two clients for one key.
             shared = clients[key] = _Shared(AsyncDashScopeClient(config))
+            self._keys[shared.client] = key
         shared.leases += 1
         return shared.client
 
     async def release(self, client: AsyncDashScopeClient) -> None:
         """Give a lease back; the last one closes the client."""
         clients = self._clients()
-        key = config_digest(client.config)
+        key = self._keys.get(client) or config_digest(client.config)
         shared = clients.get(key)
         if shared is None or shared.client is not client:
             await client.aclose()  # not lent by this pool (or loop): the caller's to close

@@ -34,7 +34,7 @@ from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.waiting import WaitEvent
 from airflow_dashscope.waiting.drive import run_async
-from airflow_dashscope.waiting.polling import wait_steps
+from airflow_dashscope.waiting.polling import spread_first_pause, time_left, wait_steps
 from airflow_dashscope.waiting.progress import ShownInXCom
 from airflow_dashscope.waiting.steps import Steps
 from airflow_dashscope.waiting.watches import Watch
@@ -71,6 +71,8 @@ class DashScopeBaseTrigger(BaseTrigger):
         self.max_consecutive_errors = int(max_consecutive_errors)
         self._watch: Watch | None = None
         self._user_action_handled = False
+        #: run() has waited the spread first pause already (before borrowing a client).
+        self._first_pause_done = False
 
     # -- what a subclass provides -------------------------------------------------------
     @abstractmethod
@@ -112,7 +114,20 @@ class DashScopeBaseTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             end_time=self.end_time,
             max_consecutive_errors=self.max_consecutive_errors,
+            first_pause=0.0 if self._first_pause_done else self.first_pause(),
         )
+
+    def first_pause(self) -> float:
+        """The wait before the first look, spread over the interval (``spread_first_pause``)."""
+        return spread_first_pause(self.poll_interval, self.spread_identity())
+
+    def spread_identity(self) -> str:
+        """What places this trigger's first look in the interval: its trigger row's id
+        (set by the triggerer, kept across restarts), else its class and resource."""
+        trigger_id = getattr(self, "trigger_id", None)
+        if trigger_id is not None:
+            return f"trigger:{trigger_id}"
+        return f"{type(self).__qualname__}:{self.resource_id}"
 
     async def wait(self, client: AsyncDashScopeClient) -> WaitEvent:
         """The polling loop on ``client``: returns the single event that ends the wait."""
@@ -122,6 +137,14 @@ class DashScopeBaseTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = DashScopeHook(self.dashscope_conn_id)
         try:
+            # The spread first pause comes before the set-up too (connection lookup, client
+            # lease): a thousand resumed triggers then start over one interval, not in one
+            # turn of the loop. The deadline still cuts it short.
+            left = time_left(self.end_time)
+            await asyncio.sleep(
+                self.first_pause() if left is None else max(0.0, min(left, self.first_pause()))
+            )
+            self._first_pause_done = True
             client = await hook.aget_conn()
             event = await self.wait(client)
         except asyncio.CancelledError as stop:

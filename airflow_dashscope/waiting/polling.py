@@ -16,6 +16,7 @@ Both are waiting flows (``waiting/steps.py``): no I/O here, drivers in ``waiting
 from __future__ import annotations
 
 import time
+import zlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -52,11 +53,24 @@ def time_left(end_time: float | None, *, now: float | None = None) -> float | No
     return end_time - (time.time() if now is None else now)
 
 
-def pause_steps(poll_interval: float, end_time: float | None) -> Steps[None]:
-    """One ``poll_interval``, cut short by the deadline (none once it has passed)."""
+def pause_steps(
+    poll_interval: float, end_time: float | None, *, pause: Pause | None = None
+) -> Steps[None]:
+    """One ``poll_interval``, cut short by the deadline (none once it has passed); ``pause``
+    is that interval's step, made once by a wait (nothing new kept alive across a pause)."""
     left = time_left(end_time)
-    if left is None or left > 0:
-        yield Pause(poll_interval if left is None else min(left, poll_interval))
+    if left is None or left >= poll_interval:
+        yield pause if pause is not None else Pause(poll_interval)
+    elif left > 0:
+        yield Pause(left)
+
+
+def spread_first_pause(poll_interval: float, identity: str) -> float:
+    """The first pause of a trigger: 0.5 to 1.5 ``poll_interval``, by a stable hash of
+    ``identity``. A thousand triggers resumed together (a triggerer restart) then look over
+    one interval, not in one turn of the loop, and each keeps its slot across restarts."""
+    fraction = zlib.crc32(identity.encode()) / 2**32
+    return poll_interval * (0.5 + fraction)
 
 
 def wait_steps(
@@ -65,12 +79,15 @@ def wait_steps(
     poll_interval: float,
     end_time: float | None,
     max_consecutive_errors: int,
+    first_pause: float | None = None,
 ) -> Steps[WaitEvent]:
     """Look at ``watch``'s resource until it is terminal, the deadline passes or errors pile
-    up; returns the one event that ends the wait."""
+    up; returns the one event that ends the wait. ``first_pause`` (default
+    ``poll_interval``) is the wait before the first look."""
     errors = 0
     last: Observation | None = None
-    yield from pause_steps(poll_interval, end_time)
+    between = Pause(poll_interval)
+    yield from pause_steps(poll_interval if first_pause is None else first_pause, end_time)
     while True:
         try:
             seen = yield from watch.observe()
@@ -105,7 +122,7 @@ def wait_steps(
             return watch.event(
                 "timeout", f"Timed out waiting for {watch.describe()}{status}.", last
             )
-        yield from pause_steps(poll_interval, end_time)
+        yield from pause_steps(poll_interval, end_time, pause=between)
 
 
 def look_steps(watch: Watch) -> Steps[WaitEvent | None]:

@@ -16,7 +16,6 @@ sensor's poke (sync) run the very same decisions and differ only in how they do 
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -25,11 +24,25 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Pause:
-    """Sleep ``seconds`` before the flow goes on."""
+    """Sleep ``seconds`` before the flow goes on.
 
-    seconds: float
+    A plain slotted class, not a dataclass: DAG files import this module, and building a
+    dataclass costs a parse-time ``exec`` per generated method."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pause) and other.seconds == self.seconds
+
+    def __hash__(self) -> int:
+        return hash(self.seconds)
+
+    def __repr__(self) -> str:
+        return f"Pause(seconds={self.seconds!r})"
 
 
 #: A waiting flow returning ``T`` (what it yields: see the module docstring).

@@ -8,16 +8,19 @@ the same watch, so they cannot disagree on what they see.
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from airflow_dashscope.client.endpoints import deployments, fine_tunes
+from airflow_dashscope.client.request import ApiRequest, output_of, single
 from airflow_dashscope.waiting.events import EventStatus, Resource, WaitEvent
 from airflow_dashscope.waiting.progress import RecallShown, RecordShown
 from airflow_dashscope.waiting.remote_log import LOG_PAGE_LINES, LogFollower, remote_log_line
 from airflow_dashscope.waiting.statuses import (
+    JOB_OUTCOMES,
     Outcome,
     checkpoint_matches,
     classify_checkpoint,
@@ -27,11 +30,14 @@ from airflow_dashscope.waiting.statuses import (
 )
 from airflow_dashscope.waiting.steps import Steps, fetch
 
+if TYPE_CHECKING:
+    from airflow_dashscope.client.models import FineTuneJob
+
 #: Job statuses without a training log yet: looks then ask for the job only.
 NO_LOG_YET = frozenset({"PENDING", "QUEUING"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What one look saw: the raw status (for logs), its outcome and the object itself."""
 
@@ -40,6 +46,11 @@ class Observation:
     result: dict[str, Any] | None
     #: Why it ended, for failed/canceled outcomes (e.g. a failed job's code and message).
     reason: str = ""
+    #: The answer's payload as JSON text, when ``result`` was not built from it (a pending
+    #: job: the model is only built if an event quotes it, see :meth:`Watch.result_of`).
+    #: Text, not the decoded containers: the last look is kept across the pause, and a
+    #: string is one object the garbage collector never walks.
+    raw: str | None = None
 
 
 class Watch(ABC):
@@ -72,6 +83,10 @@ class Watch(ABC):
         reason = f": {seen.reason}" if seen.reason else ""
         return f"{self.describe()} ended {seen.status}{reason}"
 
+    def result_of(self, seen: Observation) -> dict[str, Any] | None:
+        """The object an event quotes for ``seen`` (watches that keep ``raw`` convert it)."""
+        return seen.result
+
     def event(
         self, status: EventStatus, message: str, seen: Observation | None = None
     ) -> WaitEvent:
@@ -80,7 +95,7 @@ class Watch(ABC):
             resource=self.resource,
             id=self.resource_id,
             message=message,
-            result=seen.result if seen else None,
+            result=self.result_of(seen) if seen else None,
             **self.event_extras(),
         )
 
@@ -101,6 +116,10 @@ class JobWatch(Watch):
         self.job_id = job_id
         self.logs = LogFollower(log_offset)
         self._recalled = False
+        # The job's GET, exactly as its endpoint sends it, built once for every look.
+        flow = fine_tunes.get_fine_tune(job_id)
+        self._get_job = cast(ApiRequest, next(flow))
+        flow.close()
 
     @property
     def resource_id(self) -> str:
@@ -110,12 +129,26 @@ class JobWatch(Watch):
         return {"log_offset": self.logs.offset, "last_logs": list(self.logs.tail)}
 
     def observe(self) -> Steps[Observation]:
-        job = yield from fetch(fine_tunes.get_fine_tune(self.job_id))
+        # Most looks see a job still pending: its status is all they read, so the model
+        # (validation of every field, then to_dict) is built only when it has ended, when
+        # its status is not one this code knows, or when an event quotes it.
+        output = yield from fetch(single(self._get_job, output_of))
+        status = output.get("status") if isinstance(output, dict) else None
+        if isinstance(status, str) and JOB_OUTCOMES.get(status) == "pending":
+            if status not in NO_LOG_YET:
+                yield from self.follow_logs()
+            return Observation(status, "pending", None, raw=json.dumps(output))
+        job = _job_model(output)
         if job.status_name not in NO_LOG_YET:
             yield from self.follow_logs()
         outcome = classify_job(job)
         reason = job_failure_reason(job) if outcome == "failed" else ""
         return Observation(job.status_name, outcome, job.to_dict(), reason)
+
+    def result_of(self, seen: Observation) -> dict[str, Any] | None:
+        if seen.result is None and seen.raw is not None:
+            return _job_model(json.loads(seen.raw)).to_dict()
+        return seen.result
 
     def follow_logs(self) -> Steps[None]:
         if not self._recalled:
@@ -134,6 +167,13 @@ class JobWatch(Watch):
             self.log.info("[%s] %s", self.job_id, remote_log_line(line))
         if new:
             yield RecordShown(self.logs.offset)
+
+
+def _job_model(output: Any) -> FineTuneJob:
+    """The job model from a ``GET /fine-tunes/{id}`` payload (as its endpoint parses it)."""
+    from airflow_dashscope.client.models import FineTuneJob
+
+    return FineTuneJob.model_validate(output)
 
 
 class CheckpointWatch(Watch):
