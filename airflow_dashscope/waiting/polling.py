@@ -53,16 +53,17 @@ def time_left(end_time: float | None, *, now: float | None = None) -> float | No
     return end_time - (time.time() if now is None else now)
 
 
-def pause_steps(
+def pause_for(
     poll_interval: float, end_time: float | None, *, pause: Pause | None = None
-) -> Steps[None]:
-    """One ``poll_interval``, cut short by the deadline (none once it has passed); ``pause``
-    is that interval's step, made once by a wait (nothing new kept alive across a pause)."""
+) -> Pause | None:
+    """One ``poll_interval``, cut short by the deadline (None once it has passed); ``pause``
+    is that interval's step, made once by a wait. A step, not a flow: nothing new (no
+    generator) is kept alive across a pause, so a thousand waits asleep give the
+    collector nothing to promote."""
     left = time_left(end_time)
     if left is None or left >= poll_interval:
-        yield pause if pause is not None else Pause(poll_interval)
-    elif left > 0:
-        yield Pause(left)
+        return pause if pause is not None else Pause(poll_interval)
+    return Pause(left) if left > 0 else None
 
 
 def spread_first_pause(poll_interval: float, identity: str) -> float:
@@ -87,7 +88,8 @@ def wait_steps(
     errors = 0
     last: Observation | None = None
     between = Pause(poll_interval)
-    yield from pause_steps(poll_interval if first_pause is None else first_pause, end_time)
+    if first := pause_for(poll_interval if first_pause is None else first_pause, end_time):
+        yield first
     while True:
         try:
             seen = yield from watch.observe()
@@ -122,7 +124,8 @@ def wait_steps(
             return watch.event(
                 "timeout", f"Timed out waiting for {watch.describe()}{status}.", last
             )
-        yield from pause_steps(poll_interval, end_time, pause=between)
+        if pause := pause_for(poll_interval, end_time, pause=between):
+            yield pause
 
 
 def look_steps(watch: Watch) -> Steps[WaitEvent | None]:
