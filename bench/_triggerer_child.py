@@ -146,6 +146,52 @@ async def watch_lag(stop: asyncio.Event, split_at: float, lags: dict[str, float]
         lags[phase] = max(lags[phase], lag)
 
 
+async def count_promotions(seconds: float) -> dict[str, Any]:
+    """Objects moved into the oldest generation by the young collections, by type, over
+    ``seconds``: what makes the collector run full collections (CPython starts one when the
+    objects promoted since the last exceed a quarter of the old generation)."""
+    from collections import Counter
+
+    kinds: Counter[str] = Counter()
+    where: Counter[str] = Counter()
+    seen: set[int] = {id(o) for o in gc.get_objects(2)}
+    counts = {"young_collections": 0, "full_collections": 0}
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        nonlocal seen
+        if phase != "stop" or info["generation"] == 0:
+            return
+        current = gc.get_objects(2)
+        if info["generation"] == 2:
+            counts["full_collections"] += 1
+        else:
+            counts["young_collections"] += 1
+            new = [o for o in current if id(o) not in seen]
+            kinds.update(type(o).__qualname__ for o in new)
+            if os.environ.get("BENCH_PROMOTIONS") == "where":
+                import tracemalloc
+
+                for o in new[:: max(1, len(new) // 2000)]:
+                    tb = tracemalloc.get_object_traceback(o)
+                    if tb is not None:
+                        frames = " < ".join(
+                            f"{'/'.join(f.filename.rsplit('/', 2)[-2:])}:{f.lineno}"
+                            for f in list(tb)[-3:]
+                        )
+                        where[f"{type(o).__qualname__} @ {frames}"] += 1
+        seen = {id(o) for o in current}
+
+    gc.callbacks.append(callback)
+    await asyncio.sleep(seconds)
+    gc.callbacks.remove(callback)
+    return {
+        **counts,
+        "promoted": sum(kinds.values()),
+        "by_type": kinds.most_common(30),
+        **({"where": where.most_common(40)} if where else {}),
+    }
+
+
 async def drive(trigger: BaseTrigger, events: list[Any]) -> None:
     async for event in trigger.run():  # as the triggerer's runner does
         events.append(event)
@@ -185,7 +231,11 @@ async def main(job_ids: list[str]) -> dict[str, Any]:
         profile = cProfile.Profile(time.process_time)
         profile.enable()
     tasks = [asyncio.create_task(drive(trigger, events)) for trigger in triggers]
-    if os.environ.get("BENCH_SURVIVORS"):  # which new objects stay alive across a pause
+    if os.environ.get("BENCH_PROMOTIONS"):  # which objects the young collections promote
+        await asyncio.sleep(SECONDS / 3)
+        promoted = await count_promotions(SECONDS * 2 / 3)
+        print(json.dumps(promoted), file=sys.stderr)
+    elif os.environ.get("BENCH_SURVIVORS"):  # which new objects stay alive across a pause
         await asyncio.sleep(SECONDS / 2)
         gc.collect()
         known = {id(o) for o in gc.get_objects()}

@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import bench_gc  # noqa: E402
 import bench_import  # noqa: E402
 import bench_latency  # noqa: E402
 import bench_triggerer  # noqa: E402
@@ -24,6 +25,7 @@ from _common import machine  # noqa: E402
 SECTIONS = (
     ("import cost", bench_import.main),
     ("triggerer scale", lambda: bench_triggerer.main(sorted(bench_triggerer.PLANS))),
+    ("garbage collections over a minute", bench_gc.main),
     ("upload", bench_upload.main),
     ("validation", bench_validate.main),
     ("latency", bench_latency.main),
