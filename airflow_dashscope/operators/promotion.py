@@ -20,29 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.client.errors import DashScopeError, is_gone
-from airflow_dashscope.exceptions import (
-    DashScopeTaskError,
-    DashScopeWaitError,
-    task_error_for,
-)
 from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
-from airflow_dashscope.operators.identity import task_deployment, task_instance_digest
-from airflow_dashscope.operators.promotion_slot import (
-    check_slot,
-    slot_holder,
-    slot_members,
-    slot_suffix,
-)
-from airflow_dashscope.operators.promotion_smoke import (
-    SmokeResult,
-    SmokeTestFailedError,
-    check_expect,
-    evaluation_extra,
-    gate_failure,
-    run_smoke_test,
-    smoke_prompts,
-)
+from airflow_dashscope.operators.promotion_smoke import check_expect
 
 try:  # Airflow >= 3.2 moved it to the Task SDK
     from airflow.sdk.exceptions import AirflowSkipException
@@ -53,6 +32,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import Deployment
+    from airflow_dashscope.operators.promotion_smoke import SmokeResult
     from airflow_dashscope.waiting import WaitEvent
 
 #: Arguments of the deploy operator that the slot decides.
@@ -126,6 +106,10 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     # --- before anything is deployed ----------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.identity import task_instance_digest
+        from airflow_dashscope.operators.promotion_slot import slot_holder, slot_suffix
+        from airflow_dashscope.operators.promotion_smoke import gate_failure
+
         why = gate_failure(self.evaluation)
         if why is not None:
             raise AirflowSkipException(
@@ -159,6 +143,9 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
 
     def prepare(self) -> str:
         """Check the slot and the smoke test (on both sides of a deferral); nothing is sent."""
+        from airflow_dashscope.operators.promotion_slot import check_slot
+        from airflow_dashscope.operators.promotion_smoke import smoke_prompts
+
         slot = check_slot(self.slot)
         self.name = slot
         smoke_prompts(self.smoke_test)
@@ -167,11 +154,15 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
         """This task's live deployment of the model, by its suffix alone (a listing may carry
         no display name, see ``promotion_slot``)."""
+        from airflow_dashscope.operators.identity import task_deployment
+
         return task_deployment(deployments, self.model_name, suffix=suffix, name=None)
 
     def find(self, suffix: str) -> Deployment | None:
         """After a create conflict: the task's deployment, or a retryable error while a
         removed one of the same id is still being deleted."""
+        from airflow_dashscope.exceptions import DashScopeTaskError
+
         deployments = self.calling("listing the deployments", self.client.list_deployments)
         found = self.ours(deployments, suffix)
         if found is None and any(
@@ -204,6 +195,9 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
+        from airflow_dashscope.operators.promotion_slot import slot_holder, slot_members
+        from airflow_dashscope.operators.promotion_smoke import evaluation_extra
+
         slot = self.prepare()
         ours = str(result["deployed_model"])
         deployments = self.calling("listing the deployments", self.client.list_deployments)
@@ -245,6 +239,8 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def failure(self, event: WaitEvent) -> Exception:
         """The new deployment did not become RUNNING: it is removed (nothing half-done), the
         slot keeps its holder, and the task's retries apply."""
+        from airflow_dashscope.exceptions import DashScopeTaskError, DashScopeWaitError
+
         if event.id:
             try:
                 self.remove(event.id, "removing the failed deployment")
@@ -257,6 +253,8 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     # --- the steps ------------------------------------------------------------------------------
 
     def smoke(self, deployed_model: str) -> SmokeResult:
+        from airflow_dashscope.operators.promotion_smoke import run_smoke_test, smoke_prompts
+
         prompts = smoke_prompts(self.smoke_test)
         self.log.info("Smoke-testing %s with %d prompt(s).", deployed_model, len(prompts))
         smoke = run_smoke_test(
@@ -269,6 +267,10 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def smoke_error(self, smoke: SmokeResult, outcome: str) -> Exception:
         """A failed check is fatal (the same model answers the same again); a call that
         errored is retryable exactly when the client error is."""
+        from airflow_dashscope.client.errors import DashScopeError
+        from airflow_dashscope.exceptions import task_error_for
+        from airflow_dashscope.operators.promotion_smoke import SmokeTestFailedError
+
         if isinstance(smoke.error, DashScopeError):
             return task_error_for(smoke.error, f"smoke-testing slot {self.slot!r} ({outcome})")
         return SmokeTestFailedError(
@@ -278,6 +280,9 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def remove(self, deployed_model: str, doing: str) -> str:
         """Delete a deployment (already gone is success); an error stops the task, and the
         next try, listing again, finishes the job."""
+        from airflow_dashscope.client.errors import DashScopeError, is_gone
+        from airflow_dashscope.exceptions import task_error_for
+
         self.log.info("%s %s.", doing.capitalize(), deployed_model)
         try:
             self.client.delete_deployment(deployed_model)
