@@ -26,22 +26,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
-from airflow_dashscope.lineage.assets import AssetKind, alias_for, emit_model_asset
-from airflow_dashscope.waiting import (
-    Resource,
-    WaitEvent,
-    deadline,
-)
+from airflow_dashscope.lineage.assets import alias_for, emit_model_asset
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.lineage.assets import AssetKind
     from airflow_dashscope.triggers.base import DashScopeBaseTrigger
+    from airflow_dashscope.waiting import Resource, WaitEvent
 
 
 def with_alias(outlets: Any, kind: AssetKind) -> list[Any]:
@@ -95,6 +90,9 @@ class DashScopeBaseOperator(BaseOperator):
     def calling(self, doing: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """``call(*args, **kwargs)`` with client errors as task errors: fatal for what no
         retry fixes (400/401/403/404, configuration), retryable otherwise."""
+        from airflow_dashscope.client.errors import DashScopeError
+        from airflow_dashscope.exceptions import task_error_for
+
         try:
             return call(*args, **kwargs)
         except DashScopeError as error:
@@ -170,6 +168,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     def failure(self, event: WaitEvent) -> Exception:
         """The exception for a wait that did not succeed (retryable unless overridden)."""
+        from airflow_dashscope.exceptions import DashScopeWaitError
+
         return DashScopeWaitError(event.explain())
 
     def emit_model(self, context: Context, model_id: str, **extra: Any) -> None:
@@ -193,6 +193,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     def wait_deadline(self) -> float | None:
         """When the wait gives up (absolute): ``timeout`` from now (the fine-tune operator
         adds the turns of the jobs ahead of its job for the training slot)."""
+        from airflow_dashscope.waiting import deadline
+
         return deadline(self.wait_timeout)
 
     def wait(
@@ -223,6 +225,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         resumed: dict[str, Any] | None = None,
     ) -> Any:
         """Resumes a deferred task with the trigger's one event."""
+        from airflow_dashscope.waiting import WaitEvent
+
         return self.finish(context, WaitEvent.from_dict(event), **(resumed or {}))
 
     def wait_on_worker(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.lineage.openlineage import DeployLineage
 from airflow_dashscope.links.console import DashScopeDeploymentLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -166,6 +165,7 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
             as_number,
             validate_deployment_parameters,
         )
+        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import MAX_SUFFIX
 
         self.plan = enum_value(self.plan)

@@ -5,15 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.checks.ids import as_id_list
-from airflow_dashscope.checks.parameters import (
-    JobParameterError,
-    normalize_hyper_parameters,
-    validate_fine_tune_parameters,
-)
-from airflow_dashscope.exceptions import (
-    InvalidRequestError,
-)
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
 from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -181,6 +172,13 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def check_request(self) -> None:
         """Normalise template text and check the parameters: no request sent yet."""
+        from airflow_dashscope.checks.ids import as_id_list
+        from airflow_dashscope.checks.parameters import (
+            JobParameterError,
+            normalize_hyper_parameters,
+            validate_fine_tune_parameters,
+        )
+        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import check_reuse
 
         self.training_type = enum_value(self.training_type)
@@ -214,6 +212,11 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         job's base model and LoRA settings are checked)."""
         from airflow_dashscope.checks import catalog
         from airflow_dashscope.checks.models import known_model
+        from airflow_dashscope.checks.parameters import (
+            JobParameterError,
+            validate_fine_tune_parameters,
+        )
+        from airflow_dashscope.exceptions import InvalidRequestError
 
         earlier = known_model(
             self.model,
@@ -243,6 +246,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         file (by content: the rule is ``operators/content.py``); I/O only when ``model`` is
         an earlier job's output."""
         from airflow_dashscope.checks import catalog
+        from airflow_dashscope.checks.ids import as_id_list
         from airflow_dashscope.operators.content import match_lineage, model_makers
         from airflow_dashscope.operators.identity import Match
 
@@ -275,6 +279,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
+        from airflow_dashscope.checks.ids import as_id_list
         from airflow_dashscope.operators.identity import fine_tune_inputs
 
         return fine_tune_inputs(
@@ -287,6 +292,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         )
 
     def create(self, job_name: str, jobs: list[FineTuneJob]) -> FineTuneJob:
+        from airflow_dashscope.checks.ids import as_id_list
+
         job = self.calling(
             "creating the fine-tune job",
             self.client.create_fine_tune,

@@ -17,11 +17,12 @@ the old one was retired           finds the new one holding the slot alone: smok
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
-from airflow_dashscope.operators.promotion_smoke import check_expect
 
 try:  # Airflow >= 3.2 moved it to the Task SDK
     from airflow.sdk.exceptions import AirflowSkipException
@@ -32,11 +33,21 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import Deployment
-    from airflow_dashscope.operators.promotion_smoke import SmokeResult
+    from airflow_dashscope.operators.promotion_smoke import Expect, SmokeResult
     from airflow_dashscope.waiting import WaitEvent
 
 #: Arguments of the deploy operator that the slot decides.
 DECIDED_BY_THE_SLOT = ("name", "suffix", "keep_superseded", "wait_for_completion")
+
+
+def check_expect(expect: Any) -> Expect:
+    """``expect`` as given, or an error saying what it may be (checked at DAG parse)."""
+    if expect is None or isinstance(expect, (str, re.Pattern)) or callable(expect):
+        return expect
+    raise InvalidRequestError(
+        "expect must be a substring, a compiled regular expression (re.compile(...)) or a "
+        f"callable (answer) -> bool, got {expect!r}"
+    )
 
 
 class DashScopePromoteModelOperator(DashScopeDeployModelOperator):

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
 if TYPE_CHECKING:
@@ -150,6 +149,7 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
     def policy(self, context: Context) -> Policy:
         """The arguments, rendered and checked (nothing is read from the service yet)."""
         from airflow_dashscope.checks.parameters import as_number
+        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.retention_plan import Policy
 
         keep = as_number(self.keep_models)

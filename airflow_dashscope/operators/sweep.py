@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.links.results import DashScopeSweepLink
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.sweep_table import EVALUATION, direction_of
+from airflow_dashscope.operators.sweep_metrics import EVALUATION, direction_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
 if TYPE_CHECKING:
@@ -99,6 +98,7 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
             normalize_hyper_parameters,
             validate_fine_tune_parameters,
         )
+        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.fine_tune_request import enum_value
 
         grid = self.grid
