@@ -3,8 +3,8 @@
 What a DAG file imports (every operator and sensor class, the hook, assets, links) must not
 load the client, its pydantic models, the triggers, the validators or the emulator, nor what
 only ``execute`` uses (planners, tables, identity rules, quota and budget checks, the wait
-machinery, the evaluation): those load when a task runs. Checked by module names in a fresh process, not by a timing (the
-timing is ``bench/bench_import.py``).
+machinery, the evaluation): those load when a task runs. Checked by module names in a fresh
+process, not by a timing (the timing is ``bench/bench_import.py``).
 """
 
 from __future__ import annotations
