@@ -1,5 +1,6 @@
-"""Choosing the best member of a sweep, without I/O: the metric each member is judged on, the
-ranking, why nobody qualifies, and the comparison table of the task log.
+"""Choosing the best member of a sweep, without I/O: the value each member is judged on (the
+metrics and which way each is better: ``sweep_metrics.py``), the ranking, why nobody
+qualifies, and the comparison table of the task log.
 
 A member is one map index of a mapped fine-tune task: its task state, its result (the
 fine-tune operator's return value; none when the task failed), its job and the job's hyper
