@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_dashscope.client.errors import DashScopeError
+from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
 from airflow_dashscope.lineage.assets import alias_for, emit_model_asset
@@ -90,9 +92,6 @@ class DashScopeBaseOperator(BaseOperator):
     def calling(self, doing: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """``call(*args, **kwargs)`` with client errors as task errors: fatal for what no
         retry fixes (400/401/403/404, configuration), retryable otherwise."""
-        from airflow_dashscope.client.errors import DashScopeError
-        from airflow_dashscope.exceptions import task_error_for
-
         try:
             return call(*args, **kwargs)
         except DashScopeError as error:
@@ -168,8 +167,6 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
 
     def failure(self, event: WaitEvent) -> Exception:
         """The exception for a wait that did not succeed (retryable unless overridden)."""
-        from airflow_dashscope.exceptions import DashScopeWaitError
-
         return DashScopeWaitError(event.explain())
 
     def emit_model(self, context: Context, model_id: str, **extra: Any) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
+from airflow_dashscope.exceptions import DashScopeTaskError, InvalidRequestError, task_error_for
 from airflow_dashscope.lineage.openlineage import ExportLineage
 from airflow_dashscope.links.console import DashScopeExportedModelLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -13,7 +15,6 @@ if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG p
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import Checkpoint
-    from airflow_dashscope.exceptions import DashScopeTaskError
     from airflow_dashscope.triggers import DashScopeCheckpointTrigger
 
 LATEST = "latest"
@@ -53,7 +54,6 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         self.model_name = model_name
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import match_export
         from airflow_dashscope.waiting import WaitEvent
 
@@ -89,9 +89,6 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def start_export(self, target: Checkpoint) -> None:
         """Ask for the export. A checkpoint the service says is exported already (an earlier
         try's export, still PENDING in the list) is waited on rather than failed."""
-        from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-        from airflow_dashscope.exceptions import task_error_for
-
         try:
             self.client.export_checkpoint(self.job_id, target.checkpoint, self.model_name)
         except UnsupportedOperationError as error:
@@ -114,7 +111,6 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
 
     def resolve(self, checkpoints: list[Checkpoint]) -> Checkpoint:
         """``latest`` is the newest step (the list comes newest first)."""
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.waiting import checkpoint_matches
 
         if not checkpoints:
@@ -133,8 +129,6 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def no_checkpoints_error(self) -> DashScopeTaskError:
         """Why the job has no checkpoint yet: retryable while it is still training (its
         fine-tune task was marked success early, or did not wait), fatal once it has ended."""
-        from airflow_dashscope.exceptions import DashScopeTaskError, InvalidRequestError
-
         job = self.calling(
             f"getting fine-tune job {self.job_id}", self.client.get_fine_tune, self.job_id
         )
@@ -182,7 +176,6 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import renamed
 
         done = self.result_of(result, reused=bool(resumed.get("reused")))

@@ -9,6 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks.parameters import as_number
+from airflow_dashscope.client.errors import (
+    DashScopeError,
+    NotFoundError,
+    UnsupportedOperationError,
+    is_gone,
+)
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 from airflow_dashscope.operators.deployments import DashScopeDeploymentWaitOperator
 
@@ -26,8 +34,6 @@ class DashScopeCancelFineTuneOperator(DashScopeBaseOperator):
         self.job_id = job_id
 
     def execute(self, context: Context) -> None:
-        from airflow_dashscope.client.errors import UnsupportedOperationError
-
         try:
             self.client.cancel_fine_tune(self.job_id)
         except UnsupportedOperationError:
@@ -49,8 +55,6 @@ class DashScopeDeleteFineTuneOperator(DashScopeBaseOperator):
         self.job_id = job_id
 
     def execute(self, context: Context) -> None:
-        from airflow_dashscope.client.errors import NotFoundError
-
         try:
             self.client.delete_fine_tune(self.job_id)
         except NotFoundError:
@@ -69,8 +73,6 @@ class DashScopeDeleteFileOperator(DashScopeBaseOperator):
         self.file_id = file_id
 
     def execute(self, context: Context) -> None:
-        from airflow_dashscope.client.errors import DashScopeError, is_gone
-
         try:
             self.client.delete_file(self.file_id)
         except DashScopeError as error:
@@ -92,9 +94,6 @@ class DashScopeScaleDeploymentOperator(DashScopeDeploymentWaitOperator):
         self.capacity = capacity
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_dashscope.checks.parameters import as_number
-        from airflow_dashscope.exceptions import InvalidRequestError
-
         self.capacity = as_number(self.capacity)
         if (
             isinstance(self.capacity, bool)
@@ -122,8 +121,6 @@ class DashScopeDeleteDeploymentOperator(DashScopeBaseOperator):
         self.deployed_model = deployed_model
 
     def execute(self, context: Context) -> None:
-        from airflow_dashscope.client.errors import NotFoundError
-
         try:
             self.client.delete_deployment(self.deployed_model)
         except NotFoundError:

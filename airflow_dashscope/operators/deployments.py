@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks.parameters import (
+    JobParameterError,
+    as_bool,
+    as_number,
+    validate_deployment_parameters,
+)
+from airflow_dashscope.client.errors import ConflictError, DashScopeError
+from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.lineage.openlineage import DeployLineage
 from airflow_dashscope.links.console import DashScopeDeploymentLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -159,13 +167,6 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
 
     def check_request(self) -> None:
         """Template text as numbers and booleans, then the checks: nothing sent yet."""
-        from airflow_dashscope.checks.parameters import (
-            JobParameterError,
-            as_bool,
-            as_number,
-            validate_deployment_parameters,
-        )
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import MAX_SUFFIX
 
         self.plan = enum_value(self.plan)
@@ -195,9 +196,6 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
     def create(self, suffix: str, deployments: list[Deployment]) -> Deployment:
         """Deploy; the listing just made is the client's reconciliation baseline, so one
         create costs one listing."""
-        from airflow_dashscope.client.errors import ConflictError, DashScopeError
-        from airflow_dashscope.exceptions import task_error_for
-
         try:
             deployment = self.client.create_deployment(
                 self.model_name,
@@ -259,7 +257,6 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
     def remove_superseded(self, context: Context) -> None:
         """Remove the task instance's deployments of other models, now that this one serves
         (best effort: a failure is logged, and the task keeps its RUNNING deployment)."""
-        from airflow_dashscope.client.errors import DashScopeError
         from airflow_dashscope.operators.identity import (
             superseded_deployments,
             task_instance_digest,

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks import catalog
+from airflow_dashscope.checks.ids import as_id_list
+from airflow_dashscope.checks.parameters import (
+    JobParameterError,
+    normalize_hyper_parameters,
+    validate_fine_tune_parameters,
+)
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
 from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
@@ -172,13 +180,6 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def check_request(self) -> None:
         """Normalise template text and check the parameters: no request sent yet."""
-        from airflow_dashscope.checks.ids import as_id_list
-        from airflow_dashscope.checks.parameters import (
-            JobParameterError,
-            normalize_hyper_parameters,
-            validate_fine_tune_parameters,
-        )
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.identity import check_reuse
 
         self.training_type = enum_value(self.training_type)
@@ -210,13 +211,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def check_model(self, jobs: list[FineTuneJob]) -> None:
         """The model is a base model, or the output of an earlier SUCCEEDED job (then that
         job's base model and LoRA settings are checked)."""
-        from airflow_dashscope.checks import catalog
         from airflow_dashscope.checks.models import known_model
-        from airflow_dashscope.checks.parameters import (
-            JobParameterError,
-            validate_fine_tune_parameters,
-        )
-        from airflow_dashscope.exceptions import InvalidRequestError
 
         earlier = known_model(
             self.model,
@@ -245,8 +240,6 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         """Reuse the job that made ``model`` when its lineage already learned every training
         file (by content: the rule is ``operators/content.py``); I/O only when ``model`` is
         an earlier job's output."""
-        from airflow_dashscope.checks import catalog
-        from airflow_dashscope.checks.ids import as_id_list
         from airflow_dashscope.operators.content import match_lineage, model_makers
         from airflow_dashscope.operators.identity import Match
 
@@ -279,7 +272,6 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
-        from airflow_dashscope.checks.ids import as_id_list
         from airflow_dashscope.operators.identity import fine_tune_inputs
 
         return fine_tune_inputs(
@@ -292,8 +284,6 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         )
 
     def create(self, job_name: str, jobs: list[FineTuneJob]) -> FineTuneJob:
-        from airflow_dashscope.checks.ids import as_id_list
-
         job = self.calling(
             "creating the fine-tune job",
             self.client.create_fine_tune,

@@ -21,7 +21,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.exceptions import InvalidRequestError
+from airflow_dashscope.client.errors import DashScopeError, is_gone
+from airflow_dashscope.exceptions import (
+    DashScopeTaskError,
+    DashScopeWaitError,
+    InvalidRequestError,
+    task_error_for,
+)
 from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
 
 try:  # Airflow >= 3.2 moved it to the Task SDK
@@ -172,8 +178,6 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def find(self, suffix: str) -> Deployment | None:
         """After a create conflict: the task's deployment, or a retryable error while a
         removed one of the same id is still being deleted."""
-        from airflow_dashscope.exceptions import DashScopeTaskError
-
         deployments = self.calling("listing the deployments", self.client.list_deployments)
         found = self.ours(deployments, suffix)
         if found is None and any(
@@ -250,8 +254,6 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def failure(self, event: WaitEvent) -> Exception:
         """The new deployment did not become RUNNING: it is removed (nothing half-done), the
         slot keeps its holder, and the task's retries apply."""
-        from airflow_dashscope.exceptions import DashScopeTaskError, DashScopeWaitError
-
         if event.id:
             try:
                 self.remove(event.id, "removing the failed deployment")
@@ -278,8 +280,6 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def smoke_error(self, smoke: SmokeResult, outcome: str) -> Exception:
         """A failed check is fatal (the same model answers the same again); a call that
         errored is retryable exactly when the client error is."""
-        from airflow_dashscope.client.errors import DashScopeError
-        from airflow_dashscope.exceptions import task_error_for
         from airflow_dashscope.operators.promotion_smoke import SmokeTestFailedError
 
         if isinstance(smoke.error, DashScopeError):
@@ -291,9 +291,6 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def remove(self, deployed_model: str, doing: str) -> str:
         """Delete a deployment (already gone is success); an error stops the task, and the
         next try, listing again, finishes the job."""
-        from airflow_dashscope.client.errors import DashScopeError, is_gone
-        from airflow_dashscope.exceptions import task_error_for
-
         self.log.info("%s %s.", doing.capitalize(), deployed_model)
         try:
             self.client.delete_deployment(deployed_model)

@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from airflow_dashscope.exceptions import InvalidRequestError
+
 if TYPE_CHECKING:
     from airflow_dashscope.client import DashScopeClient
     from airflow_dashscope.client.models import Deployment
@@ -64,8 +66,6 @@ def _base36(text: str, size: int) -> str:
 
 def check_slot(slot: object) -> str:
     """The slot's name, or an error saying what a slot name must be."""
-    from airflow_dashscope.exceptions import InvalidRequestError
-
     if not isinstance(slot, str) or not re.match(_SLOT_NAME, slot):
         raise InvalidRequestError(
             f"slot must be a name of 1 to 64 printable characters without surrounding spaces "

@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks.parameters import as_number
+from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
+from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
+from airflow_dashscope.links.console import console_url, region_of
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_dashscope.client.errors import DashScopeAPIError
     from airflow_dashscope.client.models import Checkpoint, FineTuneJob
     from airflow_dashscope.operators.retention_plan import Account, Decision, Policy
 
@@ -148,8 +151,6 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def policy(self, context: Context) -> Policy:
         """The arguments, rendered and checked (nothing is read from the service yet)."""
-        from airflow_dashscope.checks.parameters import as_number
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.retention_plan import Policy
 
         keep = as_number(self.keep_models)
@@ -186,8 +187,6 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def checkpoints(self, job: FineTuneJob) -> list[Checkpoint] | None:
         """The job's checkpoints; None when they cannot be read (the job is then kept)."""
-        from airflow_dashscope.client.errors import DashScopeError
-
         try:
             return list(self.client.list_checkpoints(job.job_id))
         except DashScopeError as error:
@@ -228,9 +227,6 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def carry_out(self, phase: str, decisions: list[Decision], outcome: Outcome) -> set[str]:
         """Log the phase's plan and carry it out; returns the ids really deleted."""
-        from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
-        from airflow_dashscope.exceptions import task_error_for
-
         if not decisions:
             return set()
         self.log.info("Retention plan, %s:\n%s", phase, plan_table(decisions))
@@ -273,8 +269,6 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def refusal(self, decision: Decision, error: DashScopeAPIError) -> str:
         """The log line of a refused change: what the service said, and the console's way."""
-        from airflow_dashscope.links.console import console_url, region_of
-
         page = {"job": "fine_tune", "deployment": "deployment"}.get(decision.resource)
         where = "the Model Studio console"
         if page:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
+from airflow_dashscope.exceptions import task_error_for
 from airflow_dashscope.links.results import DashScopeSweepLink
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 from airflow_dashscope.operators.sweep_metrics import EVALUATION, direction_of
@@ -288,9 +290,6 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
                 self.delete(member)
 
     def delete(self, member: Member) -> None:
-        from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
-        from airflow_dashscope.exceptions import task_error_for
-
         job_id = str(member.job_id)
         try:
             self.client.delete_fine_tune(job_id)
@@ -308,8 +307,6 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
 
     def checkpoints(self, job: FineTuneJob) -> list[Any] | None:
         """The job's checkpoints; None when unreadable (the planner then keeps the job)."""
-        from airflow_dashscope.client.errors import DashScopeError
-
         try:
             return list(self.client.list_checkpoints(job.job_id))
         except DashScopeError as error:

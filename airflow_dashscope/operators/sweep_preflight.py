@@ -13,6 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_dashscope.checks.parameters import (
+    JobParameterError,
+    as_number,
+    normalize_hyper_parameters,
+    validate_fine_tune_parameters,
+)
+from airflow_dashscope.exceptions import InvalidRequestError, OverBudgetError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
 
 if TYPE_CHECKING:
@@ -93,12 +100,6 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
 
     def check_parameters(self) -> list[dict[str, Any]]:
         """Each member's parameters, normalised and checked; the error names the member."""
-        from airflow_dashscope.checks.parameters import (
-            JobParameterError,
-            normalize_hyper_parameters,
-            validate_fine_tune_parameters,
-        )
-        from airflow_dashscope.exceptions import InvalidRequestError
         from airflow_dashscope.operators.fine_tune_request import enum_value
 
         grid = self.grid
@@ -123,8 +124,6 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
         """The grid's estimate is one pass x the sum of the members' epochs: the one budget
         check (``checks/budget.py``) judges it as it judges a single job."""
         from airflow_dashscope.checks.budget import check_budget
-        from airflow_dashscope.checks.parameters import as_number
-        from airflow_dashscope.exceptions import OverBudgetError
 
         epochs = [as_number(member.get("n_epochs")) for member in grid]
         known = all(isinstance(e, int) and not isinstance(e, bool) for e in epochs)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
@@ -105,7 +106,6 @@ class DashScopeBaseSensor(BaseSensorOperator):
 
     def look(self, client: DashScopeClient) -> WaitEvent | None:
         """One look; None while pending or after a transient error."""
-        from airflow_dashscope.client.errors import DashScopeError
         from airflow_dashscope.waiting.drive import run_sync
         from airflow_dashscope.waiting.polling import look_steps
 
