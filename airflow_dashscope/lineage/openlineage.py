@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -44,12 +43,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class LineageDataset:
-    """An OpenLineage dataset id, free of the OpenLineage packages."""
+    """An OpenLineage dataset id, free of the OpenLineage packages (a plain slotted class, not
+    a dataclass: this module loads with every DAG file that uses the operators)."""
 
-    namespace: str
-    name: str
+    __slots__ = ("name", "namespace")
+
+    def __init__(self, namespace: str, name: str) -> None:
+        self.namespace = namespace
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineageDataset):
+            return NotImplemented
+        return (self.namespace, self.name) == (other.namespace, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.name))
+
+    def __repr__(self) -> str:
+        return f"LineageDataset(namespace={self.namespace!r}, name={self.name!r})"
 
 
 Datasets = tuple[list[LineageDataset], list[LineageDataset]]

@@ -32,8 +32,6 @@ from urllib.parse import urlencode, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_dashscope.client.config import INTERNATIONAL_BASE_URL
-
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
@@ -57,6 +55,8 @@ PAGES = {
 def region_of(base_url: str) -> str:
     """The console region of a base URL: the international endpoint is Singapore's; Beijing
     for anything else (the default endpoint, a proxy, the local emulator)."""
+    from airflow_dashscope.client.config import INTERNATIONAL_BASE_URL
+
     international = urlsplit(INTERNATIONAL_BASE_URL).hostname
     return SINGAPORE if urlsplit(base_url).hostname == international else BEIJING
 

@@ -30,18 +30,15 @@ from airflow_dashscope.client.errors import DashScopeError
 from airflow_dashscope.exceptions import DashScopeWaitError, task_error_for
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
-from airflow_dashscope.lineage.assets import AssetKind, alias_for, emit_model_asset
-from airflow_dashscope.waiting import (
-    Resource,
-    WaitEvent,
-    deadline,
-)
+from airflow_dashscope.lineage.assets import alias_for, emit_model_asset
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client import DashScopeClient
+    from airflow_dashscope.lineage.assets import AssetKind
     from airflow_dashscope.triggers.base import DashScopeBaseTrigger
+    from airflow_dashscope.waiting import Resource, WaitEvent
 
 
 def with_alias(outlets: Any, kind: AssetKind) -> list[Any]:
@@ -193,6 +190,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
     def wait_deadline(self) -> float | None:
         """When the wait gives up (absolute): ``timeout`` from now (the fine-tune operator
         adds the turns of the jobs ahead of its job for the training slot)."""
+        from airflow_dashscope.waiting import deadline
+
         return deadline(self.wait_timeout)
 
     def wait(
@@ -223,6 +222,8 @@ class DashScopeWaitingOperator(DashScopeBaseOperator):
         resumed: dict[str, Any] | None = None,
     ) -> Any:
         """Resumes a deferred task with the trigger's one event."""
+        from airflow_dashscope.waiting import WaitEvent
+
         return self.finish(context, WaitEvent.from_dict(event), **(resumed or {}))
 
     def wait_on_worker(

@@ -6,16 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.client.errors import DashScopeError, UnsupportedOperationError
-from airflow_dashscope.exceptions import (
-    DashScopeTaskError,
-    InvalidRequestError,
-    task_error_for,
-)
+from airflow_dashscope.exceptions import DashScopeTaskError, InvalidRequestError, task_error_for
 from airflow_dashscope.lineage.openlineage import ExportLineage
 from airflow_dashscope.links.console import DashScopeExportedModelLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.identity import match_export, renamed
-from airflow_dashscope.waiting import WaitEvent, checkpoint_matches
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
@@ -60,6 +54,9 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
         self.model_name = model_name
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.identity import match_export
+        from airflow_dashscope.waiting import WaitEvent
+
         if not self.model_name or not str(self.model_name).strip():
             raise InvalidRequestError("model_name must name the exported model")
         checkpoints = self.calling(
@@ -114,6 +111,8 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
 
     def resolve(self, checkpoints: list[Checkpoint]) -> Checkpoint:
         """``latest`` is the newest step (the list comes newest first)."""
+        from airflow_dashscope.waiting import checkpoint_matches
+
         if not checkpoints:
             raise self.no_checkpoints_error()
         if self.checkpoint == LATEST:
@@ -177,6 +176,8 @@ class DashScopeExportCheckpointOperator(ExportLineage, DashScopeWaitingOperator)
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
+        from airflow_dashscope.operators.identity import renamed
+
         done = self.result_of(result, reused=bool(resumed.get("reused")))
         if not done["model_name"]:
             raise InvalidRequestError(

@@ -16,16 +16,7 @@ from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.lineage.openlineage import DeployLineage
 from airflow_dashscope.links.console import DashScopeDeploymentLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.fine_tune import enum_value
-from airflow_dashscope.operators.identity import (
-    MAX_SUFFIX,
-    deployment_suffix,
-    match_deployment,
-    superseded_deployments,
-    task_deployment,
-    task_instance_digest,
-)
-from airflow_dashscope.waiting import WaitEvent, classify_deployment
+from airflow_dashscope.operators.fine_tune_request import enum_value
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
@@ -67,6 +58,8 @@ class DashScopeDeploymentWaitOperator(DashScopeWaitingOperator):
         self, context: Context, deployment: Deployment, *, reused: bool = False
     ) -> dict[str, Any]:
         """Push the id, then return at once, finish (already settled) or wait."""
+        from airflow_dashscope.waiting import WaitEvent, classify_deployment
+
         self.push(context, deployed_model=deployment.deployed_model)
         if not self.wait_for_completion:
             return deployment_summary(deployment.to_dict(), reused=reused)
@@ -161,6 +154,8 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
         self.keep_superseded = keep_superseded
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.identity import deployment_suffix, match_deployment
+
         self.check_request()
         suffix = deployment_suffix(context, self.model_name, self.suffix)
         deployments = self.calling("listing the deployments", self.client.list_deployments)
@@ -172,6 +167,8 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
 
     def check_request(self) -> None:
         """Template text as numbers and booleans, then the checks: nothing sent yet."""
+        from airflow_dashscope.operators.identity import MAX_SUFFIX
+
         self.plan = enum_value(self.plan)
         self.capacity = as_number(self.capacity)
         self.max_context_length = as_number(self.max_context_length)
@@ -230,10 +227,14 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
 
     def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
         """This task's live deployment of the model, from a listing."""
+        from airflow_dashscope.operators.identity import task_deployment
+
         return task_deployment(deployments, self.model_name, suffix=suffix, name=self.name)
 
     def find(self, suffix: str) -> Deployment | None:
         """The task's deployment after a conflict: listed again, recognised by the same rule."""
+        from airflow_dashscope.operators.identity import task_deployment
+
         deployments = self.calling("listing the deployments", self.client.list_deployments)
         return task_deployment(deployments, self.model_name, suffix=suffix, name=self.name)
 
@@ -256,6 +257,11 @@ class DashScopeDeployModelOperator(DeployLineage, DashScopeDeploymentWaitOperato
     def remove_superseded(self, context: Context) -> None:
         """Remove the task instance's deployments of other models, now that this one serves
         (best effort: a failure is logged, and the task keeps its RUNNING deployment)."""
+        from airflow_dashscope.operators.identity import (
+            superseded_deployments,
+            task_instance_digest,
+        )
+
         deployments = self.calling("listing the deployments", self.client.list_deployments)
         instance = task_instance_digest(context)
         for old in superseded_deployments(

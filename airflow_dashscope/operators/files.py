@@ -7,17 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks import catalog
-from airflow_dashscope.checks.budget import check_budget, per_epoch
-from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import as_number
-from airflow_dashscope.checks.quotas import check_file_quota, check_job_quota, size_of
-from airflow_dashscope.exceptions import (
-    InvalidRequestError,
-    InvalidTrainingDataError,
-)
+from airflow_dashscope.exceptions import InvalidRequestError, InvalidTrainingDataError
 from airflow_dashscope.lineage.openlineage import UploadLineage
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.fine_tune import enum_value
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -104,6 +97,9 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
         self.check_job_slot = check_job_slot
 
     def execute(self, context: Context) -> str:
+        from airflow_dashscope.checks.quotas import check_file_quota, check_job_quota, size_of
+        from airflow_dashscope.operators.fine_tune_request import enum_value
+
         self.training_type = enum_value(self.training_type)
         if self.training_type not in catalog.TRAINING_TYPES:
             raise InvalidRequestError(
@@ -157,6 +153,7 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
 
     def check_data(self, source: Any) -> int:
         """Validate; returns the estimated tokens of one epoch."""
+        from airflow_dashscope.checks.budget import check_budget, per_epoch
         from airflow_dashscope.training_data import validate_training_file
 
         n_epochs = as_number(self.n_epochs)
@@ -182,6 +179,8 @@ class DashScopeUploadFileOperator(UploadLineage, DashScopeBaseOperator):
 
     def check_model(self) -> None:
         """A base model supporting the training type, or an earlier job's output."""
+        from airflow_dashscope.checks.models import deployable_lookup, known_model
+
         model, region = str(self.model), self.client.config.region
         if catalog.is_known_base_model(model, region):
             if not catalog.supports(model, self.training_type, region):

@@ -6,52 +6,26 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks import catalog
-from airflow_dashscope.checks.budget import check_budget
 from airflow_dashscope.checks.ids import as_id_list
-from airflow_dashscope.checks.models import deployable_lookup, known_model
 from airflow_dashscope.checks.parameters import (
     JobParameterError,
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
-from airflow_dashscope.checks.quotas import check_job_quota
-from airflow_dashscope.exceptions import (
-    InvalidRequestError,
-)
+from airflow_dashscope.exceptions import InvalidRequestError
 from airflow_dashscope.lineage.openlineage import FineTuneLineage
 from airflow_dashscope.links.console import DashScopeFineTuneJobLink
 from airflow_dashscope.operators.base import DashScopeWaitingOperator
-from airflow_dashscope.operators.fine_tune_outcome import (
-    cancel_job,
-    costs,
-    job_event,
-    job_failure,
-    success_lines,
-    summary,
-    training_summary,
-)
 from airflow_dashscope.operators.fine_tune_request import check_literal_request, enum_value
-from airflow_dashscope.operators.identity import (
-    JobIdentity,
-    Match,
-    check_reuse,
-    fine_tune_inputs,
-    match_job,
-    superseded_jobs,
-)
-from airflow_dashscope.waiting import WaitEvent, classify_job
-from airflow_dashscope.waiting.queue import jobs_ahead, queue_deadline
-from airflow_dashscope.waiting.user_action import (
-    TaskInstanceKey,
-    ended_as_failed,
-    task_instance_key,
-)
 
 if TYPE_CHECKING:  # the models and triggers load when a task runs, not at DAG parse
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import FineTuneJob
+    from airflow_dashscope.operators.identity import Match
     from airflow_dashscope.triggers import DashScopeFineTuneJobTrigger
+    from airflow_dashscope.waiting import WaitEvent
+    from airflow_dashscope.waiting.user_action import TaskInstanceKey
 
 
 class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
@@ -156,6 +130,13 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     # --- the steps --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.checks.quotas import check_job_quota
+        from airflow_dashscope.operators.fine_tune_outcome import cancel_job, job_event, summary
+        from airflow_dashscope.operators.identity import JobIdentity, match_job, superseded_jobs
+        from airflow_dashscope.waiting import classify_job
+        from airflow_dashscope.waiting.queue import jobs_ahead
+        from airflow_dashscope.waiting.user_action import task_instance_key
+
         self.check_request()
         estimate = self.check_budget()
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
@@ -199,6 +180,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def check_request(self) -> None:
         """Normalise template text and check the parameters: no request sent yet."""
+        from airflow_dashscope.operators.identity import check_reuse
+
         self.training_type = enum_value(self.training_type)
         self.hyper_parameters = normalize_hyper_parameters(self.hyper_parameters)
         check_reuse(self.reuse)
@@ -211,6 +194,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
 
     def check_budget(self) -> int | None:
         """Log the estimated billed tokens; fail when they exceed ``max_billed_tokens``."""
+        from airflow_dashscope.checks.budget import check_budget
+
         epochs = (self.hyper_parameters or {}).get("n_epochs")
         estimate = check_budget(
             self.training_tokens,
@@ -226,6 +211,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def check_model(self, jobs: list[FineTuneJob]) -> None:
         """The model is a base model, or the output of an earlier SUCCEEDED job (then that
         job's base model and LoRA settings are checked)."""
+        from airflow_dashscope.checks.models import known_model
+
         earlier = known_model(
             self.model,
             self.training_type,
@@ -254,6 +241,7 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         file (by content: the rule is ``operators/content.py``); I/O only when ``model`` is
         an earlier job's output."""
         from airflow_dashscope.operators.content import match_lineage, model_makers
+        from airflow_dashscope.operators.identity import Match
 
         makers = model_makers(self.model, jobs, {})
         if not makers and not catalog.is_known_base_model(self.model, self.client.config.region):
@@ -278,10 +266,14 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
         return exported
 
     def deployable_models(self) -> list[str]:
+        from airflow_dashscope.checks.models import deployable_lookup
+
         return deployable_lookup(self)()
 
     def inputs(self) -> dict[str, Any]:
         """What the job is asked to do: its fingerprint decides reattach/reuse vs a new job."""
+        from airflow_dashscope.operators.identity import fine_tune_inputs
+
         return fine_tune_inputs(
             model=self.model,
             training_type=self.training_type,
@@ -310,6 +302,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def wait_deadline(self) -> float | None:
         """``timeout`` for this job, plus one per job ahead of it for the single training slot
         (``waiting/queue.py``): a sweep's members queue behind each other."""
+        from airflow_dashscope.waiting.queue import queue_deadline
+
         if self._ahead and self.wait_timeout is not None:
             self.log.info(
                 "Job %s is behind %d job(s) for the training slot: the wait allows %d x timeout.",
@@ -341,6 +335,8 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
+        from airflow_dashscope.operators.fine_tune_outcome import success_lines, training_summary
+
         done = self.compact(result, **resumed)
         for line in success_lines(result, done["estimated_tokens"], asked=self.model_name):
             self.log.info("%s", line)
@@ -359,26 +355,37 @@ class DashScopeFineTuneOperator(FineTuneLineage, DashScopeWaitingOperator):
     def compact(self, result: dict[str, Any], **resumed: Any) -> dict[str, Any]:
         # dag.test() resumes a deferred task with the trigger's event only, not the kwargs it
         # deferred with: the estimate is recomputed from the (re-rendered) fields instead.
+        from airflow_dashscope.operators.fine_tune_outcome import costs, summary
+
         done = {**summary(result), "reused": False, **resumed}
         done["estimated_tokens"] = self.estimated_total()
         return {**done, **costs(result, done["estimated_tokens"])}
 
     def estimated_total(self) -> int | None:
         """Tokens x epochs from ``training_tokens`` and ``n_epochs`` (None if either is unknown)."""
+        from airflow_dashscope.checks.budget import check_budget
+
         epochs = (self.hyper_parameters or {}).get("n_epochs")
         estimate = check_budget(self.training_tokens, epochs, None)
         return None if estimate is None else estimate.total
 
     def failure(self, event: WaitEvent) -> Exception:
+        from airflow_dashscope.operators.fine_tune_outcome import job_failure
+
         return job_failure(event.explain(), event.status, (event.result or {}).get("code"))
 
     def on_timeout(self, event: WaitEvent) -> None:
+        from airflow_dashscope.operators.fine_tune_outcome import cancel_job
+
         cancel_job(self.client, event.id, why="the wait timed out", log=self.log)
 
     def on_kill(self) -> None:
         """A worker-side wait was stopped: cancel the job only if the user ended the task as
         failed (mark failed). A clear (a new try reattaches), a mark success or an
         ``execution_timeout`` (a retry reattaches) leave the paid job running."""
+        from airflow_dashscope.operators.fine_tune_outcome import cancel_job
+        from airflow_dashscope.waiting.user_action import ended_as_failed
+
         if self._job_id is None:
             return
         if self._task_instance is not None and ended_as_failed(self._task_instance):

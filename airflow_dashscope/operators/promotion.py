@@ -17,6 +17,7 @@ the old one was retired           finds the new one holding the slot alone: smok
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,25 +25,10 @@ from airflow_dashscope.client.errors import DashScopeError, is_gone
 from airflow_dashscope.exceptions import (
     DashScopeTaskError,
     DashScopeWaitError,
+    InvalidRequestError,
     task_error_for,
 )
 from airflow_dashscope.operators.deployments import DashScopeDeployModelOperator
-from airflow_dashscope.operators.identity import task_deployment, task_instance_digest
-from airflow_dashscope.operators.promotion_slot import (
-    check_slot,
-    slot_holder,
-    slot_members,
-    slot_suffix,
-)
-from airflow_dashscope.operators.promotion_smoke import (
-    SmokeResult,
-    SmokeTestFailedError,
-    check_expect,
-    evaluation_extra,
-    gate_failure,
-    run_smoke_test,
-    smoke_prompts,
-)
 
 try:  # Airflow >= 3.2 moved it to the Task SDK
     from airflow.sdk.exceptions import AirflowSkipException
@@ -53,10 +39,21 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import Deployment
+    from airflow_dashscope.operators.promotion_smoke import Expect, SmokeResult
     from airflow_dashscope.waiting import WaitEvent
 
 #: Arguments of the deploy operator that the slot decides.
 DECIDED_BY_THE_SLOT = ("name", "suffix", "keep_superseded", "wait_for_completion")
+
+
+def check_expect(expect: Any) -> Expect:
+    """``expect`` as given, or an error saying what it may be (checked at DAG parse)."""
+    if expect is None or isinstance(expect, (str, re.Pattern)) or callable(expect):
+        return expect
+    raise InvalidRequestError(
+        "expect must be a substring, a compiled regular expression (re.compile(...)) or a "
+        f"callable (answer) -> bool, got {expect!r}"
+    )
 
 
 class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
@@ -126,6 +123,10 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     # --- before anything is deployed ----------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.identity import task_instance_digest
+        from airflow_dashscope.operators.promotion_slot import slot_holder, slot_suffix
+        from airflow_dashscope.operators.promotion_smoke import gate_failure
+
         why = gate_failure(self.evaluation)
         if why is not None:
             raise AirflowSkipException(
@@ -159,6 +160,9 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
 
     def prepare(self) -> str:
         """Check the slot and the smoke test (on both sides of a deferral); nothing is sent."""
+        from airflow_dashscope.operators.promotion_slot import check_slot
+        from airflow_dashscope.operators.promotion_smoke import smoke_prompts
+
         slot = check_slot(self.slot)
         self.name = slot
         smoke_prompts(self.smoke_test)
@@ -167,6 +171,8 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
         """This task's live deployment of the model, by its suffix alone (a listing may carry
         no display name, see ``promotion_slot``)."""
+        from airflow_dashscope.operators.identity import task_deployment
+
         return task_deployment(deployments, self.model_name, suffix=suffix, name=None)
 
     def find(self, suffix: str) -> Deployment | None:
@@ -204,6 +210,9 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def on_success(
         self, context: Context, result: dict[str, Any], **resumed: Any
     ) -> dict[str, Any]:
+        from airflow_dashscope.operators.promotion_slot import slot_holder, slot_members
+        from airflow_dashscope.operators.promotion_smoke import evaluation_extra
+
         slot = self.prepare()
         ours = str(result["deployed_model"])
         deployments = self.calling("listing the deployments", self.client.list_deployments)
@@ -257,6 +266,8 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     # --- the steps ------------------------------------------------------------------------------
 
     def smoke(self, deployed_model: str) -> SmokeResult:
+        from airflow_dashscope.operators.promotion_smoke import run_smoke_test, smoke_prompts
+
         prompts = smoke_prompts(self.smoke_test)
         self.log.info("Smoke-testing %s with %d prompt(s).", deployed_model, len(prompts))
         smoke = run_smoke_test(
@@ -269,6 +280,8 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
     def smoke_error(self, smoke: SmokeResult, outcome: str) -> Exception:
         """A failed check is fatal (the same model answers the same again); a call that
         errored is retryable exactly when the client error is."""
+        from airflow_dashscope.operators.promotion_smoke import SmokeTestFailedError
+
         if isinstance(smoke.error, DashScopeError):
             return task_error_for(smoke.error, f"smoke-testing slot {self.slot!r} ({outcome})")
         return SmokeTestFailedError(

@@ -30,10 +30,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING
 
 from airflow_dashscope.exceptions import InvalidRequestError
-from airflow_dashscope.operators.identity import MAX_SUFFIX
 
 if TYPE_CHECKING:
     from airflow_dashscope.client import DashScopeClient
@@ -42,9 +42,17 @@ if TYPE_CHECKING:
 #: The first character of every slot suffix (never a hex digit).
 MARK = "p"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-_SLOT_SUFFIX = re.compile(rf"^{MARK}[0-9a-z]{{{MAX_SUFFIX - 1}}}$")
 #: A slot is a display name too: printable, no surrounding spaces, short.
-_SLOT_NAME = re.compile(r"^\S(?:[^\x00-\x1f]{0,62}\S)?$")
+_SLOT_NAME = r"^\S(?:[^\x00-\x1f]{0,62}\S)?$"
+
+
+@cache
+def _slot_suffix() -> re.Pattern[str]:
+    """Compiled when first needed: ``serving_in_slot`` is exported to DAG files, and the
+    deployment-name rules (``identity.py``) load only when a task runs."""
+    from airflow_dashscope.operators.identity import MAX_SUFFIX
+
+    return re.compile(rf"^{MARK}[0-9a-z]{{{MAX_SUFFIX - 1}}}$")
 
 
 def _base36(text: str, size: int) -> str:
@@ -58,7 +66,7 @@ def _base36(text: str, size: int) -> str:
 
 def check_slot(slot: object) -> str:
     """The slot's name, or an error saying what a slot name must be."""
-    if not isinstance(slot, str) or not _SLOT_NAME.match(slot):
+    if not isinstance(slot, str) or not re.match(_SLOT_NAME, slot):
         raise InvalidRequestError(
             f"slot must be a name of 1 to 64 printable characters without surrounding spaces "
             f'(e.g. "production"), got {slot!r}'
@@ -73,6 +81,8 @@ def slot_tag(slot: str) -> str:
 
 def slot_suffix(slot: str, instance: str, model_name: str) -> str:
     """The suffix of the deployment a task instance (its digest) makes of ``model_name``."""
+    from airflow_dashscope.operators.identity import MAX_SUFFIX
+
     return f"{MARK}{slot_tag(slot)}{_base36(f'{instance}|{model_name}', MAX_SUFFIX - 5)}"
 
 
@@ -81,7 +91,7 @@ def in_slot(deployment: Deployment, slot: str) -> bool:
     tail = deployment.deployed_model.rsplit("-", 1)[-1]
     return (
         deployment.status_name != "DELETING"
-        and bool(_SLOT_SUFFIX.match(tail))
+        and bool(_slot_suffix().match(tail))
         and tail[1:5] == slot_tag(slot)
     )
 

@@ -69,16 +69,6 @@ def _prompt(number: int, item: Any) -> Messages:
     return [dict(message) for message in item]
 
 
-def check_expect(expect: Any) -> Expect:
-    """``expect`` as given, or an error saying what it may be."""
-    if expect is None or isinstance(expect, (str, re.Pattern)) or callable(expect):
-        return expect
-    raise InvalidRequestError(
-        "expect must be a substring, a compiled regular expression (re.compile(...)) or a "
-        f"callable (answer) -> bool, got {expect!r}"
-    )
-
-
 def passes(expect: Expect, answer: str) -> bool:
     """Does ``answer`` pass the check? No check: any non-empty answer does."""
     if expect is None:

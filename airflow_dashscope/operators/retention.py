@@ -25,25 +25,16 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_dashscope.checks.parameters import as_number
-from airflow_dashscope.client.errors import (
-    DashScopeAPIError,
-    DashScopeError,
-    is_gone,
-)
+from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
 from airflow_dashscope.exceptions import InvalidRequestError, task_error_for
 from airflow_dashscope.links.console import console_url, region_of
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.retention_plan import (
-    Account,
-    Decision,
-    Planner,
-    Policy,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import Checkpoint, FineTuneJob
+    from airflow_dashscope.operators.retention_plan import Account, Decision, Policy
 
 #: The plan table's columns.
 COLUMNS = ("resource", "id", "owner", "age", "decision", "why")
@@ -160,6 +151,8 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def policy(self, context: Context) -> Policy:
         """The arguments, rendered and checked (nothing is read from the service yet)."""
+        from airflow_dashscope.operators.retention_plan import Policy
+
         keep = as_number(self.keep_models)
         if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
             raise InvalidRequestError(f"keep_models must be an integer >= 0, got {keep!r}")
@@ -180,6 +173,8 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
 
     def read_account(self) -> Account:
         """The service's lists (every page) and each SUCCEEDED job's checkpoints."""
+        from airflow_dashscope.operators.retention_plan import Account
+
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
         return Account(
             jobs=jobs,
@@ -199,6 +194,8 @@ class DashScopeRetentionOperator(DashScopeBaseOperator):
             return None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.retention_plan import Planner
+
         policy = self.policy(context)
         planner = Planner(self.read_account(), policy, utc_now())
         if policy.lineage_of and not planner.scope:

@@ -19,27 +19,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope import compat
 from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError, is_gone
 from airflow_dashscope.exceptions import task_error_for
 from airflow_dashscope.links.results import DashScopeSweepLink
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.identity import IN_PROGRESS, instance_digest, job_owner
-from airflow_dashscope.operators.sweep_table import (
-    EVALUATION,
-    Member,
-    NoQualifiedMemberError,
-    choose,
-    direction_of,
-    judge,
-    match_evaluations,
-    table,
-)
+from airflow_dashscope.operators.sweep_metrics import EVALUATION, direction_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dashscope.client.models import FineTuneJob
+    from airflow_dashscope.operators.sweep_table import Member
 
 
 def source_task_id(value: Any) -> str | None:
@@ -133,6 +123,8 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
 
     def states(self, context: Context, task_id: str) -> dict[int, str] | None:
         """Map index -> task state of ``task_id`` in this run; None when unreadable."""
+        from airflow_dashscope import compat
+
         ti = context["ti"]
         try:
             raw = compat.get_task_states(ti.dag_id, task_id, ti.run_id, None)
@@ -152,6 +144,8 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
         return None
 
     def read_members(self, context: Context) -> list[Member]:
+        from airflow_dashscope.operators.sweep_table import Member
+
         task_id = self.fine_tune_task_id
         states = self.states(context, task_id) if task_id else None
         if states is None:
@@ -186,6 +180,8 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
     def attach_jobs(self, context: Context, members: list[Member], jobs: list[FineTuneJob]) -> None:
         """Each member's job (its result's, its ``job_id`` XCom, else the job named after its
         task instance) with the job's status and hyper parameters."""
+        from airflow_dashscope.operators.identity import instance_digest, job_owner
+
         by_id = {job.job_id: job for job in jobs}
         ti = context["ti"]
         for member in members:
@@ -209,6 +205,14 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
     # --- the steps ----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_dashscope.operators.sweep_table import (
+            NoQualifiedMemberError,
+            choose,
+            judge,
+            match_evaluations,
+            table,
+        )
+
         members = self.read_members(context)
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
         self.attach_jobs(context, members, jobs)
@@ -259,6 +263,7 @@ class DashScopeSelectBestFineTuneOperator(DashScopeBaseOperator):
 
     def retire(self, losers: list[Member], jobs: list[FineTuneJob]) -> None:
         """Delete the losers' jobs, except what the retention rules protect."""
+        from airflow_dashscope.operators.identity import IN_PROGRESS
         from airflow_dashscope.operators.retention_plan import Account, Planner, Policy
 
         by_id = {job.job_id: job for job in jobs}

@@ -13,18 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_dashscope.checks.budget import check_budget
 from airflow_dashscope.checks.parameters import (
     JobParameterError,
     as_number,
     normalize_hyper_parameters,
     validate_fine_tune_parameters,
 )
-from airflow_dashscope.checks.quotas import COUNTED_JOB_STATUSES, check_job_slots
 from airflow_dashscope.exceptions import InvalidRequestError, OverBudgetError
 from airflow_dashscope.operators.base import DashScopeBaseOperator
-from airflow_dashscope.operators.fine_tune_request import enum_value
-from airflow_dashscope.operators.identity import instance_digest, job_owner
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -85,6 +81,8 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
         self.fine_tune_task_id = fine_tune_task_id
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_dashscope.checks.quotas import check_job_slots
+
         grid = self.check_parameters()
         self.check_budget(grid)
         jobs = self.calling("listing the fine-tune jobs", self.client.list_fine_tunes)
@@ -102,6 +100,8 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
 
     def check_parameters(self) -> list[dict[str, Any]]:
         """Each member's parameters, normalised and checked; the error names the member."""
+        from airflow_dashscope.operators.fine_tune_request import enum_value
+
         grid = self.grid
         if isinstance(grid, (str, bytes, Mapping)) or not isinstance(grid, Sequence) or not grid:
             raise InvalidRequestError(
@@ -123,6 +123,8 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
     def check_budget(self, grid: list[dict[str, Any]]) -> None:
         """The grid's estimate is one pass x the sum of the members' epochs: the one budget
         check (``checks/budget.py``) judges it as it judges a single job."""
+        from airflow_dashscope.checks.budget import check_budget
+
         epochs = [as_number(member.get("n_epochs")) for member in grid]
         known = all(isinstance(e, int) and not isinstance(e, bool) for e in epochs)
         try:
@@ -144,6 +146,9 @@ class DashScopeSweepPreflightOperator(DashScopeBaseOperator):
     def members_with_a_job(self, context: Context, jobs: list[FineTuneJob], size: int) -> set[int]:
         """Map indexes of the fine-tune (this run) that hold a counted job already: a retry
         or a clear reattaches to it or reuses it rather than taking a new slot."""
+        from airflow_dashscope.checks.quotas import COUNTED_JOB_STATUSES
+        from airflow_dashscope.operators.identity import instance_digest, job_owner
+
         if not self.fine_tune_task_id:
             return set()
         ti = context["ti"]

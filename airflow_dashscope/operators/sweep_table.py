@@ -1,5 +1,6 @@
-"""Choosing the best member of a sweep, without I/O: the metric each member is judged on, the
-ranking, why nobody qualifies, and the comparison table of the task log.
+"""Choosing the best member of a sweep, without I/O: the value each member is judged on (the
+metrics and which way each is better: ``sweep_metrics.py``), the ranking, why nobody
+qualifies, and the comparison table of the task log.
 
 A member is one map index of a mapped fine-tune task: its task state, its result (the
 fine-tune operator's return value; none when the task failed), its job and the job's hyper
@@ -12,16 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from airflow_dashscope.exceptions import DashScopeFatalError
-
-#: Training metrics read from the fine-tune result's ``training`` summary (lower is better).
-LOSS_METRICS = ("best_val_loss", "final_val_loss", "final_loss", "best_loss")
-#: The metric read from an evaluation's return value (higher is better).
-EVALUATION = "evaluation"
-METRICS = (*LOSS_METRICS, EVALUATION)
-Direction = Literal["min", "max"]
+from airflow_dashscope.operators.sweep_metrics import EVALUATION, direction_of
 
 
 class NoQualifiedMemberError(DashScopeFatalError):
@@ -67,12 +62,6 @@ class Member:
             "retired": self.retired,
             "retirement": self.retirement,
         }
-
-
-def direction_of(metric: str) -> Direction:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    return "max" if metric == EVALUATION else "min"
 
 
 def _number(value: Any) -> float | None:

@@ -24,17 +24,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_dashscope.client.errors import DashScopeError
-from airflow_dashscope.compat import AirflowSensorTimeout
 from airflow_dashscope.exceptions import DashScopeWaitError
 from airflow_dashscope.hooks.dashscope import DashScopeHook
 from airflow_dashscope.hooks.defaults import default_deferrable, default_poll_interval
-from airflow_dashscope.waiting import WaitEvent, deadline
-from airflow_dashscope.waiting.drive import run_sync
-from airflow_dashscope.waiting.polling import look_steps
 
 if TYPE_CHECKING:  # the client and triggers load when a task runs, not at DAG parse
     from airflow_dashscope.client import DashScopeClient
     from airflow_dashscope.triggers.base import DashScopeBaseTrigger
+    from airflow_dashscope.waiting import WaitEvent
     from airflow_dashscope.waiting.watches import Watch
 
 __all__ = ["DashScopeBaseSensor", "DashScopeWaitError"]
@@ -109,6 +106,9 @@ class DashScopeBaseSensor(BaseSensorOperator):
 
     def look(self, client: DashScopeClient) -> WaitEvent | None:
         """One look; None while pending or after a transient error."""
+        from airflow_dashscope.waiting.drive import run_sync
+        from airflow_dashscope.waiting.polling import look_steps
+
         try:
             return run_sync(look_steps(self._watch), client)
         except DashScopeError as error:
@@ -122,6 +122,8 @@ class DashScopeBaseSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self.complete(event))
 
     def execute(self, context: Any) -> Any:
+        from airflow_dashscope.waiting import deadline
+
         with self._session():
             if not self.deferrable:
                 return super().execute(context)
@@ -133,10 +135,14 @@ class DashScopeBaseSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Any, event: Any) -> dict[str, Any] | None:
+        from airflow_dashscope.waiting import WaitEvent
+
         return self.complete(WaitEvent.from_dict(event))
 
     def complete(self, event: WaitEvent) -> dict[str, Any] | None:
         """The final object of a successful wait; raises for any other ending."""
+        from airflow_dashscope.compat import AirflowSensorTimeout
+
         if event.ok:
             self.log.info("%s", event.message)
             return event.result
