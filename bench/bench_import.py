@@ -3,12 +3,19 @@
 What a DAG file pays at every parse. Each sample is a fresh interpreter that imports
 ``airflow.sdk`` first and then times only the provider's import (so interpreter start-up
 and Airflow itself are not counted); the variants are interleaved, ``REPEATS`` rounds.
+
+Two ways of loading, both stated: with byte-code cached (what an installed wheel gives: pip
+writes ``.pyc`` files; here a private ``PYTHONPYCACHEPREFIX`` warmed once), and with none
+(``PYTHONDONTWRITEBYTECODE=1``, as on this project's machines: every module's source is
+compiled again in every process, most of the cost).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
+import tempfile
 
 from _common import PYTHON, REPEATS, fmt, table
 
@@ -41,15 +48,24 @@ def installed(module: str) -> bool:
         return False
 
 
-def sample(statement: str) -> float:
+def sample(statement: str, env: dict[str, str]) -> float:
     done = subprocess.run(
         [PYTHON, "-c", PROBE.format(statement=statement)],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
+        env=env,
     )
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def environments(cache: str) -> dict[str, dict[str, str]]:
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {
+        "byte-code cached": {**base, "PYTHONPYCACHEPREFIX": cache},
+        "no byte-code": {**base, "PYTHONDONTWRITEBYTECODE": "1"},
+    }
 
 
 def main() -> str:
@@ -59,17 +75,23 @@ def main() -> str:
         if name not in REQUIRES or installed(REQUIRES[name])
     }
     missing = sorted(set(TARGETS) - set(targets))
-    for statement in targets.values():
-        sample(statement)  # warm the byte-code caches once
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(REPEATS):
-        for name, statement in targets.items():
-            samples[name].append(sample(statement))
-    rows = [[name, fmt(values)] for name, values in samples.items()]
+    samples: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        envs = environments(cache)
+        for statement in targets.values():
+            sample(statement, envs["byte-code cached"])  # write the byte-code once
+        for _ in range(REPEATS):
+            for mode, env in envs.items():
+                for name, statement in targets.items():
+                    samples.setdefault((name, mode), []).append(sample(statement, env))
+    rows = [
+        [name, *(fmt(samples[(name, mode)]) for mode in ("byte-code cached", "no byte-code"))]
+        for name in targets
+    ]
     note = f"min / median of {REPEATS} fresh processes each."
     if missing:
         note += f" Not installed (`pip install -e .[bench]`): {', '.join(missing)}."
-    header = ["import (after `import airflow.sdk`)", "ms"]
+    header = ["import (after `import airflow.sdk`)", "ms, byte-code cached", "ms, no byte-code"]
     return "### Import cost\n\n" + table(header, rows) + "\n\n" + note + "\n"
 
 
