@@ -251,7 +251,7 @@ def test_a_week_of_noisy_data_is_rejected_and_production_unchanged(
             _make_noisy(data.extra["train"])
         runs.append(retrain.dag.test(logical_date=day, run_conf=data.extra))
         if week == 1:
-            first = serving_in_slot(client, retrain.PRODUCTION)
+            first = serving_in_slot(client, retrain.PRODUCTION, dag_id=retrain.dag.dag_id)
             assert first is not None
     week2 = runs[1]
     states = {ti.task_id: ti.state for ti in week2.get_task_instances()}
@@ -261,7 +261,7 @@ def test_a_week_of_noisy_data_is_rejected_and_production_unchanged(
     )
     difference = evaluation["comparison"]["difference"]
     assert difference["mean"] < 0, evaluation["comparison"]  # the noisy candidate is worse
-    now = serving_in_slot(client, retrain.PRODUCTION)
+    now = serving_in_slot(client, retrain.PRODUCTION, dag_id=retrain.dag.dag_id)
     assert now is not None
     if gated:
         assert states["evaluate"] == "skipped" and states["promote"] == "skipped", states
@@ -311,5 +311,5 @@ def test_the_sweep_chooses_by_validation_loss_and_promotes(
     assert {j.job_id for j in client.list_fine_tunes()} == {chosen["job_id"]}  # losers retired
     evaluation = run.get_task_instance("evaluate").xcom_pull(task_ids="evaluate")
     assert evaluation["gate"]["passed"] and evaluation["comparison"]["difference"]["low"] > 0
-    holder = serving_in_slot(client, sweep.SLOT)
+    holder = serving_in_slot(client, sweep.SLOT, dag_id=sweep.dag.dag_id)
     assert holder is not None and holder.model_name == chosen["finetuned_output"]

@@ -133,7 +133,7 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
                 f"Not promoting {self.model_name} into slot {self.slot!r}: the evaluation's "
                 f"gate did not pass ({why}). The slot is unchanged."
             )
-        slot = self.prepare()
+        slot = self.prepare(context)
         self.check_request()
         suffix = slot_suffix(slot, task_instance_digest(context), self.model_name)
         deployments = self.calling("listing the deployments", self.client.list_deployments)
@@ -144,7 +144,7 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
         if ours is None:
             self.log.info(
                 "Slot %r is served by %s; deploying %s beside it.",
-                slot,
+                self.slot,
                 holder.deployed_model if holder else "nothing (empty)",
                 self.model_name,
             )
@@ -158,15 +158,16 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
         )
         return self.settle(context, ours, reused=held)
 
-    def prepare(self) -> str:
-        """Check the slot and the smoke test (on both sides of a deferral); nothing is sent."""
-        from airflow_dashscope.operators.promotion_slot import check_slot
+    def prepare(self, context: Context) -> str:
+        """Check the slot and the smoke test (on both sides of a deferral); nothing is sent.
+        Returns the slot's key: its name within this DAG."""
+        from airflow_dashscope.operators.promotion_slot import check_slot, slot_key
         from airflow_dashscope.operators.promotion_smoke import smoke_prompts
 
         slot = check_slot(self.slot)
         self.name = slot
         smoke_prompts(self.smoke_test)
-        return slot
+        return slot_key(context["ti"].dag_id, slot)
 
     def ours(self, deployments: list[Deployment], suffix: str) -> Deployment | None:
         """This task's live deployment of the model, by its suffix alone (a listing may carry
@@ -213,7 +214,7 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
         from airflow_dashscope.operators.promotion_slot import slot_holder, slot_members
         from airflow_dashscope.operators.promotion_smoke import evaluation_extra
 
-        slot = self.prepare()
+        slot = self.prepare(context)
         ours = str(result["deployed_model"])
         deployments = self.calling("listing the deployments", self.client.list_deployments)
         holder = slot_holder(deployments, slot)
@@ -230,7 +231,7 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
         retired = [self.remove(d.deployed_model, "retiring") for d in others]
         self.log.info(
             "Slot %r is now served by %s (%s)%s.",
-            slot,
+            self.slot,
             ours,
             self.model_name,
             f"; retired {', '.join(retired)}" if retired else "",
@@ -242,7 +243,7 @@ class DashScopePromoteModelOperator(DashScopeDeployModelOperator):
             self.emit_model(
                 context,
                 ours,
-                slot=slot,
+                slot=self.slot,
                 deployed_model=ours,
                 model_name=self.model_name,
                 previous=previous,

@@ -5,8 +5,8 @@ keeps no alias, so membership is written into what the service gives back for ce
 ``deployed_model`` id. Each deployment made for a slot gets the suffix
 ``p<slot 4><owner 3>`` (8 characters, the service's limit; lowercase base 36):
 
-* ``slot 4``: a digest of the slot's name, so every member of a slot is found from a
-  listing alone;
+* ``slot 4``: a digest of the slot's key, its DAG and its name (``production`` of one DAG is
+  not ``production`` of another), so every member of a slot is found from a listing alone;
 * ``owner 3``: a digest of the task instance and the model, so a retry or a clear finds the
   deployment it made (and no other), and two deployments never share a suffix (the page asks
   for a globally unique one);
@@ -74,6 +74,11 @@ def check_slot(slot: object) -> str:
     return slot
 
 
+def slot_key(dag_id: str, slot: str) -> str:
+    """What a slot is: a name within a DAG. The helpers below take this key."""
+    return f"{dag_id}/{slot}"
+
+
 def slot_tag(slot: str) -> str:
     """4 characters naming the slot inside a suffix."""
     return _base36(f"slot|{slot}", 4)
@@ -108,10 +113,26 @@ def slot_holder(deployments: Iterable[Deployment], slot: str) -> Deployment | No
     return running[0] if running else None
 
 
-def serving_in_slot(client: DashScopeClient, slot: str) -> Deployment | None:
-    """The deployment serving ``slot`` now (one listing), e.g. from a ``@task``::
+def serving_in_slot(
+    client: DashScopeClient, slot: str, *, dag_id: str | None = None
+) -> Deployment | None:
+    """The deployment serving ``slot`` of ``dag_id`` now (one listing); in a task,
+    ``dag_id`` defaults to the task's DAG, e.g. from a ``@task``::
 
     current = serving_in_slot(DashScopeHook().get_conn(), "production")
     model = current.deployed_model if current else None
     """
-    return slot_holder(client.list_deployments(), check_slot(slot))
+    key = slot_key(dag_id or _current_dag_id(), check_slot(slot))
+    return slot_holder(client.list_deployments(), key)
+
+
+def _current_dag_id() -> str:
+    from airflow.sdk import get_current_context
+
+    try:
+        return str(get_current_context()["ti"].dag_id)
+    except Exception:  # no task is running here (the SDK raises its own error type)
+        raise InvalidRequestError(
+            "serving_in_slot: a slot belongs to a DAG; outside a task, pass dag_id= (the "
+            "DAG whose DashScopePromoteModelOperator fills the slot)."
+        ) from None

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_dashscope.operators.identity import IN_PROGRESS, dag_digest, job_owner
-from airflow_dashscope.operators.promotion_slot import slot_holder
+from airflow_dashscope.operators.promotion_slot import slot_holder, slot_key
 
 if TYPE_CHECKING:
     from airflow_dashscope.client.models import (
@@ -167,7 +167,8 @@ class Planner:
         holders = {
             holder.deployed_model: slot
             for slot in self.policy.keep_deployments
-            if (holder := slot_holder(ours, slot)) is not None
+            for dag_id in self.policy.dag_ids
+            if (holder := slot_holder(ours, slot_key(dag_id, slot))) is not None
         }
         return [self._deployment(d, set(newest_running.values()), holders) for d in ours]
 

@@ -73,7 +73,7 @@ def live(client: DashScopeClient) -> dict[str, str]:
 
 
 def holder(client: DashScopeClient) -> str | None:
-    found = serving_in_slot(client, "production")
+    found = serving_in_slot(client, "production", dag_id="dag")
     return found.deployed_model if found else None
 
 

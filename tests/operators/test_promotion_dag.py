@@ -95,7 +95,7 @@ def test_a_promotion_in_a_dag_run(
     result = tis["promote"].xcom_pull(task_ids="promote")
     assert result["promoted"] is True and result["previous"] is None
     assert tis["serving"].xcom_pull(task_ids="serving") == result["deployed_model"]
-    found = serving_in_slot(client, "production")
+    found = serving_in_slot(client, "production", dag_id=dag.dag_id)
     assert found is not None and found.deployed_model == result["deployed_model"]
     with create_session() as session:
         events = session.execute(

@@ -18,6 +18,7 @@ from airflow_dashscope.operators.promotion_slot import (
     check_slot,
     in_slot,
     slot_holder,
+    slot_key,
     slot_members,
     slot_suffix,
 )
@@ -84,7 +85,9 @@ def test_the_lookup_picks_the_old_holder_while_two_share_the_name(
     serving = client.create_deployment(
         str(succeeded_job.finetuned_output),
         name="production",
-        suffix=slot_suffix("production", "earlier", str(succeeded_job.finetuned_output)),
+        suffix=slot_suffix(
+            slot_key("dag", "production"), "earlier", str(succeeded_job.finetuned_output)
+        ),
     )
     emu.advance(60)
     # A second deployment of the slot, RUNNING beside it (a promotion before its switch), and
@@ -92,7 +95,9 @@ def test_the_lookup_picks_the_old_holder_while_two_share_the_name(
     candidate = client.create_deployment(
         str(succeeded_job.finetuned_output),
         name="production",
-        suffix=slot_suffix("production", "later", str(succeeded_job.finetuned_output)),
+        suffix=slot_suffix(
+            slot_key("dag", "production"), "later", str(succeeded_job.finetuned_output)
+        ),
     )
     client.create_deployment(
         str(succeeded_job.finetuned_output), name="production", suffix="b6d61c71"
@@ -100,12 +105,12 @@ def test_the_lookup_picks_the_old_holder_while_two_share_the_name(
     emu.advance(60)
     statuses = {d.deployed_model: d.status_name for d in client.list_deployments()}
     assert list(statuses.values()) == ["RUNNING"] * 3
-    found = serving_in_slot(client, "production")
+    found = serving_in_slot(client, "production", dag_id="dag")
     assert found is not None and found.deployed_model == serving.deployed_model
     client.delete_deployment(serving.deployed_model)  # the switch
-    found = serving_in_slot(client, "production")
+    found = serving_in_slot(client, "production", dag_id="dag")
     assert found is not None and found.deployed_model == candidate.deployed_model
-    assert serving_in_slot(client, "staging") is None
+    assert serving_in_slot(client, "staging", dag_id="dag") is None
 
 
 def test_smoke_prompts_accept_one_or_many_and_name_what_is_wrong() -> None:
@@ -144,3 +149,14 @@ def test_the_gate_and_the_event_figures() -> None:
     )
     assert extra["evaluated_as"] == "a" and extra["scores"] == {"f1": 0.9}
     assert evaluation_extra(None) == {}
+
+
+def test_a_slot_belongs_to_its_dag(client: DashScopeClient) -> None:
+    """``production`` of one DAG is not ``production`` of another: neither sees, nor would
+    retire, the other's deployment; outside a task the DAG must be named."""
+    mine = deployment("m1", slot_suffix(slot_key("support", "production"), "a", "m1"))
+    theirs = deployment("m2", slot_suffix(slot_key("sweep", "production"), "a", "m2"))
+    assert slot_members([mine, theirs], slot_key("support", "production")) == [mine]
+    assert slot_holder([mine, theirs], slot_key("sweep", "production")) == theirs
+    with pytest.raises(InvalidRequestError, match="pass dag_id="):
+        serving_in_slot(client, "production")

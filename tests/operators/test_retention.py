@@ -197,12 +197,22 @@ def test_a_serving_slot_named_in_keep_deployments_keeps_its_holder_without_a_nam
 ) -> None:
     """The pages return no display name: a slot is kept by its holder's suffix, and a member
     left over beside the holder (a rollback's remains) is not kept by the slot."""
-    from airflow_dashscope.operators.promotion_slot import slot_suffix
+    from airflow_dashscope.operators.promotion_slot import slot_key, slot_suffix
 
     old, new = trained(emu, make_context, file_id, 2)
-    holder = deployed(client, emu, str(old.finetuned_output), suffix=slot_suffix("prod", "a", "m"))
+    holder = deployed(
+        client,
+        emu,
+        str(old.finetuned_output),
+        suffix=slot_suffix(slot_key("dag", "prod"), "a", "m"),
+    )
     emu.advance(60)
-    extra = deployed(client, emu, str(new.finetuned_output), suffix=slot_suffix("prod", "b", "m"))
+    extra = deployed(
+        client,
+        emu,
+        str(new.finetuned_output),
+        suffix=slot_suffix(slot_key("dag", "prod"), "b", "m"),
+    )
     result = retain(make_context, delete_deployments=True, keep_deployments=["prod"])
     assert ids(result, "kept", "deployment") == {holder}
     assert ids(result, "deleted", "deployment") == {extra}
