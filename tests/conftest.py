@@ -26,6 +26,14 @@ os.environ.pop("DASHSCOPE_API_KEY", None)
 
 
 @pytest.fixture(scope="session")
+def example_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the example DAGs write their data in this session: one URL, because the data
+    asset's URI is registered in the metadata DB by the first run that declares it, and a
+    later declaration with another URI records no event on it."""
+    return tmp_path_factory.mktemp("example-data")
+
+
+@pytest.fixture(scope="session")
 def airflow_db() -> Iterator[Path]:
     """A migrated metadata DB, for tests that run DAGs (``dag.test()``)."""
     subprocess.run(

@@ -75,10 +75,10 @@ def test_the_etl_split() -> None:
     assert etl.of_week(["a", "b", "c"], 4) == ["b", "c", "a"]  # another week, other bytes
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data URL for the module: the asset's URI, which Airflow keeps once registered."""
-    return tmp_path_factory.mktemp("example-data")
+@pytest.fixture
+def data_dir(example_data_dir: Path) -> Path:
+    """The session's one data URL (the asset's URI, which Airflow keeps once registered)."""
+    return example_data_dir
 
 
 def _copy_examples(dags: Path) -> None:

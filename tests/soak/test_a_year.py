@@ -117,11 +117,12 @@ def test_a_year_of_weekly_retraining(
     airflow_db: Path,
     emulator: RunningEmulator,
     tmp_path: Path,
+    example_data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     started, load_before = time.monotonic(), os.getloadavg()
     emu = emulator
-    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{tmp_path / 'data'}")
+    monkeypatch.setenv("DASHSCOPE_EXAMPLE_DATA_URL", f"file://{example_data_dir}")
     monkeypatch.setenv("DASHSCOPE_EXAMPLE_POLL_SECONDS", "0.05")
     dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     _copy_examples(dags)
