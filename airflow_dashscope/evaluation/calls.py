@@ -12,13 +12,13 @@ met it: the account is what is throttled.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_dashscope.client.errors import DashScopeAPIError, DashScopeError
+from airflow_dashscope.client.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from airflow_dashscope.client import AsyncDashScopeClient
@@ -97,9 +97,10 @@ class Caller:
         self.client = client
         self.parameters = dict(parameters)
         self.slots = asyncio.Semaphore(max_concurrency)
-        self.max_attempts = max_attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        #: The client's backoff curve, with this caller's patience (one curve, not two).
+        self.policy = RetryPolicy(
+            max_retries=max_attempts - 1, backoff=backoff, max_backoff=max_backoff
+        )
         #: Usage by model id (the judge's included).
         self.usage: dict[str, Usage] = {}
         self.log = log or (lambda *args: None)
@@ -150,11 +151,12 @@ class Caller:
 
     def _delay(self, error: DashScopeError, attempt: int) -> float | None:
         """Seconds before the next try, or None when no try can succeed (or none is left)."""
-        if not error.retryable or attempt >= self.max_attempts:
+        if not error.retryable:
             return None
         retry_after = error.retry_after if isinstance(error, DashScopeAPIError) else None
-        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        delay = retry_after if retry_after is not None else base + random.uniform(0, base / 4)
+        delay = self.policy.delay(attempt - 1, retry_after)
+        if delay is None:
+            return None
         if isinstance(error, DashScopeAPIError) and error.status_code == THROTTLED:
             self._resume_at = max(self._resume_at, time.monotonic() + delay)
         return delay
